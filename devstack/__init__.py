@@ -1,0 +1,1 @@
+"""Local stand-ins for Auth0 and AWS, for development, the demo, tests and benchmarks."""
