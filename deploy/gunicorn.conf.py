@@ -1,0 +1,17 @@
+"""gunicorn settings: runs `wsgi:app` behind nginx (nginx serves /static itself)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("PORTAL_BIND", "127.0.0.1:5000")
+workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2 + 1)))
+worker_class = "gthread"
+# Listing AWS resources waits on the network: threads let a worker serve others meanwhile.
+threads = int(os.environ.get("GUNICORN_THREADS", 8))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# Only nginx on this host may tell us the client's address and scheme (see PROXY_FIX).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
