@@ -1,0 +1,33 @@
+"""AWS portal: sign in with Auth0, trade the ID token for AWS credentials, see your resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import auth, cli, config, errors, pages, sessions
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from defaults and the environment (or test_config in its place)."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    settings = dict(config.DEFAULTS)
+    settings.update(config.load_environment() if test_config is None else test_config)
+    app.config.update(config.validate(settings))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    sessions.init_app(app)
+    CSRFProtect(app)
+    auth.init_app(app)
+    app.register_blueprint(pages.bp)
+    cli.init_app(app)
+    errors.init_app(app)
+    if app.config["PROXY_FIX"]:
+        n = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    return app

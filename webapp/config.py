@@ -1,0 +1,133 @@
+"""Settings: defaults in code, then the environment, validated once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "AUTH0_DOMAIN": None,
+    "AUTH0_ISSUER": None,
+    "AUTH0_CLIENT_ID": None,
+    "AUTH0_CLIENT_SECRET": None,
+    "AUTH0_AUDIENCE": None,
+    "AUTH0_ROLES_CLAIM": "https://aws-portal.example/roles",
+    "ADMIN_ROLE": "admin",
+    "REDIS_URL": None,
+    "AWS_REGION": "us-east-1",
+    "AWS_ROLE_ARN": None,
+    "ROLE_RULES": None,
+    "STS_DURATION_SECONDS": 3600,
+    "AWS_ENDPOINT_URL": None,
+    "AWS_FEDERATION_URL": "https://signin.aws.amazon.com/federation",
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,
+    "PROXY_FIX": 0,
+}
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def load_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings that the environment overrides (only known names)."""
+    environ = os.environ if environ is None else environ
+    return {name: environ[name] for name in DEFAULTS if environ.get(name, "") != ""}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate(settings: dict[str, Any]) -> dict[str, Any]:
+    """Return settings with types coerced and the issuer derived; ConfigError on bad values."""
+    s = dict(settings)
+    s["SECRET_KEY"] = _required(s, "SECRET_KEY", "a random string of at least 32 characters")
+    if len(str(s["SECRET_KEY"])) < 32:
+        raise ConfigError("SECRET_KEY: expected a random string of at least 32 characters")
+    s["AUTH0_ISSUER"] = _issuer(s)
+    for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
+        s[name] = _required(s, name, "the value from the Auth0 application's settings")
+    s["REDIS_URL"] = _required(s, "REDIS_URL", "a redis://, rediss:// or unix:// URL")
+    if urlsplit(s["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"REDIS_URL: expected a redis://, rediss:// or unix:// URL, got {s['REDIS_URL']!r}"
+        )
+    s["STS_DURATION_SECONDS"] = _int(s, "STS_DURATION_SECONDS", 900, 43200)
+    s["SESSION_IDLE_MINUTES"] = _int(s, "SESSION_IDLE_MINUTES", 1, 24 * 60)
+    s["SESSION_MAX_HOURS"] = _int(s, "SESSION_MAX_HOURS", 1, 24 * 30)
+    s["PROXY_FIX"] = _int(s, "PROXY_FIX", 0, 5)
+    if s["AWS_ROLE_ARN"] and not _ROLE_ARN.match(s["AWS_ROLE_ARN"]):
+        raise ConfigError(
+            f"AWS_ROLE_ARN: expected arn:aws:iam::<12-digit account>:role/<name>, "
+            f"got {s['AWS_ROLE_ARN']!r}"
+        )
+    if s["ROLE_RULES"] and not os.path.isfile(s["ROLE_RULES"]):
+        raise ConfigError(f"ROLE_RULES: no such file {s['ROLE_RULES']!r}")
+    for name in ("AWS_ENDPOINT_URL", "AWS_FEDERATION_URL"):
+        if s[name] and urlsplit(s[name]).scheme not in ("http", "https"):
+            raise ConfigError(f"{name}: expected an http(s) URL, got {s[name]!r}")
+    return s
+
+
+def _required(s: Mapping[str, Any], name: str, expected: str) -> Any:
+    if s.get(name) in (None, ""):
+        raise ConfigError(f"{name} is required: {expected}")
+    return s[name]
+
+
+def _int(s: Mapping[str, Any], name: str, low: int, high: int) -> int:
+    try:
+        value = int(s[name])
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not low <= value <= high:
+        raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {s[name]!r}")
+    return value
+
+
+def _issuer(s: Mapping[str, Any]) -> str:
+    """The issuer URL from AUTH0_ISSUER or AUTH0_DOMAIN, as Auth0 spells it (trailing slash)."""
+    if s.get("AUTH0_ISSUER"):
+        issuer = str(s["AUTH0_ISSUER"])
+        parts = urlsplit(issuer)
+        allowed = parts.scheme == "https" or (
+            parts.scheme == "http" and is_loopback_host(parts.hostname)
+        )
+        if not parts.hostname or parts.query or parts.fragment or not allowed:
+            raise ConfigError(
+                "AUTH0_ISSUER: expected an https:// URL (http:// only for loopback hosts), "
+                f"got {issuer!r}"
+            )
+        if not issuer.endswith("/"):
+            raise ConfigError(
+                f"AUTH0_ISSUER: must end with '/' exactly as the IdP's tokens spell it "
+                f"(Auth0: https://TENANT/), got {issuer!r}"
+            )
+        return issuer
+    domain = s.get("AUTH0_DOMAIN")
+    if not domain:
+        raise ConfigError("AUTH0_DOMAIN is required (or AUTH0_ISSUER): e.g. acme.eu.auth0.com")
+    if not _DOMAIN.match(str(domain)):
+        raise ConfigError(
+            f"AUTH0_DOMAIN: expected a host name such as acme.eu.auth0.com (no https://, no path), "
+            f"got {domain!r}"
+        )
+    return f"https://{domain}/"

@@ -1,0 +1,60 @@
+"""Home page and the health probes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+from flask import Blueprint, current_app, render_template
+
+from . import sessions
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/", endpoint="index")
+def index() -> Any:
+    """Signed out: a sign-in button. Signed in: who you are and when the session ends."""
+    user = sessions.get_user()
+    left = sessions.seconds_left()
+    ends_at = time.time() + left if left is not None else None
+    return render_template("pages/index.html", user=user, ends_at=ends_at)
+
+
+@bp.get("/healthz")
+@sessions.sessionless
+def healthz() -> Any:
+    """The process is alive (no dependency is touched)."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+@sessions.sessionless
+def readyz() -> Any:
+    """Redis answers and the identity provider's metadata is reachable."""
+    checks = {"redis": _check(lambda: sessions.get_redis().ping())}
+    issuer = current_app.config["AUTH0_ISSUER"]
+    checks["identity_provider"] = _check(
+        lambda: requests.get(
+            f"{issuer}.well-known/openid-configuration", timeout=2
+        ).raise_for_status()
+    )
+    ready = all(v == "ok" for v in checks.values())
+    return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+
+
+def _check(probe: Any) -> str:
+    try:
+        probe()
+    except Exception as exc:  # any failure means "not ready"; the name is enough to act on
+        return f"failed: {type(exc).__name__}"
+    return "ok"
+
+
+@bp.app_template_filter("utc")
+def utc(timestamp: float | None) -> str:
+    """A Unix time as 'YYYY-MM-DD HH:MM UTC'."""
+    if timestamp is None:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
