@@ -1,0 +1,79 @@
+"""Flask commands for operators."""
+
+from __future__ import annotations
+
+import json
+from typing import NoReturn
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .tokens import TokenFormatError, check_sts_compatibility, decode_unverified
+from .tokens.parse import utc_iso
+
+TIME_CLAIMS = ("exp", "iat", "auth_time", "nbf")
+
+
+def init_app(app: Flask) -> None:
+    """Register the operator commands on app.cli."""
+    app.cli.add_command(check_token_command)
+
+
+@click.command("check-token")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option("--issuer", help="IAM OIDC provider URL (default: AUTH0_ISSUER).")
+@click.option(
+    "--audience", "audiences", multiple=True, help="Provider audience (default: AUTH0_CLIENT_ID)."
+)
+@with_appcontext
+def check_token_command(source: str, issuer: str | None, audiences: tuple[str, ...]) -> None:
+    """Decode a token from FILE or stdin and say whether STS would accept it."""
+    token = _read_token(source)
+    try:
+        decoded = decode_unverified(token)
+    except TokenFormatError as error:
+        _fail(error.reason)
+    provider_url = issuer or current_app.config.get("AUTH0_ISSUER")
+    allowed = list(audiences) or [current_app.config.get("AUTH0_CLIENT_ID")]
+    if not provider_url or not all(allowed):
+        _fail("no provider: pass --issuer and --audience or set AUTH0_ISSUER and AUTH0_CLIENT_ID")
+
+    click.echo(f"Token: {decoded.length:,} characters, fingerprint {decoded.fingerprint}")
+    click.echo("Header:")
+    click.echo(json.dumps(decoded.header, indent=2, ensure_ascii=False))
+    click.echo("Claims:")
+    click.echo(json.dumps(decoded.claims, indent=2, ensure_ascii=False))
+    times = [(n, decoded.claims[n]) for n in TIME_CLAIMS if _is_time(decoded.claims.get(n))]
+    if times:
+        click.echo("Times (UTC):")
+        for name, value in times:
+            click.echo(f"  {name:<10} {utc_iso(value)}")
+
+    verdict = check_sts_compatibility(token, provider_url=provider_url, audiences=allowed)
+    click.echo(f"STS check against {provider_url} with audiences {allowed}:")
+    for finding in verdict.findings:
+        click.echo(f"  {'ok  ' if finding.ok else 'FAIL'} {finding.title}: {finding.detail}")
+    click.echo(f"STS would {'accept' if verdict.accepted else 'refuse'} this token.")
+    click.get_current_context().exit(0 if verdict.accepted else 1)
+
+
+def _read_token(source: str) -> str:
+    try:
+        with click.open_file(source) as stream:
+            text = stream.read()
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"cannot read {source}: {getattr(error, 'strerror', None) or error}")
+    token = "".join(text.split())
+    if not token:
+        _fail(f"no token in {'stdin' if source == '-' else source}")
+    return token
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    click.get_current_context().exit(2)
+
+
+def _is_time(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,20 @@
+"""Decode and verify JWTs, and judge whether STS would accept them (pure functions, no Flask)."""
+
+from __future__ import annotations
+
+from .parse import DecodedToken, TokenError, TokenFormatError, decode_unverified
+from .verdict import Finding, Verdict, check_sts_compatibility, role_session_name
+from .verify import KeySetCache, verify_id_token
+
+__all__ = [
+    "DecodedToken",
+    "Finding",
+    "KeySetCache",
+    "TokenError",
+    "TokenFormatError",
+    "Verdict",
+    "check_sts_compatibility",
+    "decode_unverified",
+    "role_session_name",
+    "verify_id_token",
+]
