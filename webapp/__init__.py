@@ -10,21 +10,30 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, config, errors, pages, sessions
+from . import auth, cli, config, errors, pages, role_picker, sessions, sts
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from defaults and the environment (or test_config in its place)."""
+    if test_config is not None:
+        return _build(dict(test_config))
+    try:
+        return _build(config.load_environment())
+    except config.ConfigError as exc:
+        raise SystemExit(str(exc)) from None  # one line naming the variable, no traceback
+
+
+def _build(settings: dict[str, Any]) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
-    settings = dict(config.DEFAULTS)
-    settings.update(config.load_environment() if test_config is None else test_config)
     app.config.update(config.validate(settings))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     sessions.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)
+    sts.init_app(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(role_picker.bp)
     cli.init_app(app)
     errors.init_app(app)
     if app.config["PROXY_FIX"]:

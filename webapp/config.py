@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
 class ConfigError(Exception):
@@ -58,7 +58,7 @@ def is_loopback_host(host: str | None) -> bool:
 
 def validate(settings: dict[str, Any]) -> dict[str, Any]:
     """Return settings with types coerced and the issuer derived; ConfigError on bad values."""
-    s = dict(settings)
+    s = {**DEFAULTS, **settings}
     s["SECRET_KEY"] = _required(s, "SECRET_KEY", "a random string of at least 32 characters")
     if len(str(s["SECRET_KEY"])) < 32:
         raise ConfigError("SECRET_KEY: expected a random string of at least 32 characters")
@@ -74,7 +74,7 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     s["SESSION_IDLE_MINUTES"] = _int(s, "SESSION_IDLE_MINUTES", 1, 24 * 60)
     s["SESSION_MAX_HOURS"] = _int(s, "SESSION_MAX_HOURS", 1, 24 * 30)
     s["PROXY_FIX"] = _int(s, "PROXY_FIX", 0, 5)
-    if s["AWS_ROLE_ARN"] and not _ROLE_ARN.match(s["AWS_ROLE_ARN"]):
+    if s["AWS_ROLE_ARN"] and not ROLE_ARN.match(s["AWS_ROLE_ARN"]):
         raise ConfigError(
             f"AWS_ROLE_ARN: expected arn:aws:iam::<12-digit account>:role/<name>, "
             f"got {s['AWS_ROLE_ARN']!r}"

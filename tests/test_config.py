@@ -1,0 +1,111 @@
+"""Configuration: every bad value stops start-up with one line naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp import config, create_app
+
+GOOD = {
+    "SECRET_KEY": "k" * 40,
+    "AUTH0_DOMAIN": "acme.eu.auth0.com",
+    "AUTH0_CLIENT_ID": "client",
+    "AUTH0_CLIENT_SECRET": "secret",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def settings(**overrides):
+    merged = {**config.DEFAULTS, **GOOD, **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def test_domain_becomes_auth0_issuer_with_trailing_slash():
+    assert config.validate(settings())["AUTH0_ISSUER"] == "https://acme.eu.auth0.com/"
+
+
+def test_issuer_wins_over_domain_and_loopback_http_is_allowed():
+    s = config.validate(settings(AUTH0_ISSUER="http://127.0.0.1:9400/"))
+    assert s["AUTH0_ISSUER"] == "http://127.0.0.1:9400/"
+
+
+def test_defaults_match_the_documented_contract():
+    s = config.validate(settings())
+    assert s["AUTH0_ROLES_CLAIM"] == "https://aws-portal.example/roles"
+    assert s["ADMIN_ROLE"] == "admin"
+    assert (s["SESSION_IDLE_MINUTES"], s["SESSION_MAX_HOURS"]) == (30, 12)
+    assert (s["STS_DURATION_SECONDS"], s["AWS_REGION"], s["PROXY_FIX"]) == (3600, "us-east-1", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", None),
+        ("SECRET_KEY", "short"),
+        ("AUTH0_DOMAIN", None),
+        ("AUTH0_DOMAIN", "https://acme.auth0.com"),
+        ("AUTH0_DOMAIN", "acme.auth0.com/path"),
+        ("AUTH0_ISSUER", "http://acme.auth0.com/"),
+        ("AUTH0_ISSUER", "http://10.0.0.5:9400/"),
+        ("AUTH0_ISSUER", "https://acme.auth0.com"),
+        ("AUTH0_ISSUER", "ftp://acme.auth0.com/"),
+        ("AUTH0_CLIENT_ID", None),
+        ("AUTH0_CLIENT_SECRET", ""),
+        ("REDIS_URL", None),
+        ("REDIS_URL", "http://127.0.0.1:6379"),
+        ("STS_DURATION_SECONDS", "899"),
+        ("STS_DURATION_SECONDS", "43201"),
+        ("STS_DURATION_SECONDS", "an hour"),
+        ("SESSION_IDLE_MINUTES", "0"),
+        ("SESSION_MAX_HOURS", "-1"),
+        ("PROXY_FIX", "x"),
+        ("AWS_ROLE_ARN", "arn:aws:iam::123:role/x"),
+        ("ROLE_RULES", "/no/such/rules.toml"),
+        ("AWS_ENDPOINT_URL", "localhost:9500"),
+    ],
+)
+def test_bad_value_names_the_variable(name, value):
+    s = settings(**{name: value})
+    if value is None:
+        s.pop(name, None)
+        if name == "AUTH0_DOMAIN":
+            s.pop("AUTH0_ISSUER", None)
+    with pytest.raises(config.ConfigError) as error:
+        config.validate(s)
+    message = str(error.value)
+    assert message.startswith(name) and "\n" not in message
+
+
+def test_environment_is_read_only_for_known_names():
+    env = {"AUTH0_DOMAIN": "x.auth0.com", "PATH": "/bin", "SESSION_MAX_HOURS": "", "PROXY_FIX": "1"}
+    assert config.load_environment(env) == {"AUTH0_DOMAIN": "x.auth0.com", "PROXY_FIX": "1"}
+
+
+def test_create_app_from_the_environment(monkeypatch):
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("STS_DURATION_SECONDS", "7200")
+    app = create_app()
+    assert app.config["STS_DURATION_SECONDS"] == 7200
+
+
+def test_create_app_fails_naming_the_variable(monkeypatch):
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "forever")
+    with pytest.raises(SystemExit, match=r"^SESSION_IDLE_MINUTES: expected a whole number"):
+        create_app()
+
+
+def test_wsgi_start_up_error_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "AUTH0_DOMAIN": "acme.auth0.com"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], env=env, capture_output=True, text=True, cwd="."
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "SECRET_KEY is required: a random string of at least 32 characters"
+    ]
