@@ -1,0 +1,80 @@
+"""`python -m devstack`: run the local IdP and AWS; print the settings pointing the app there."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+import tomllib
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+from .aws import LocalAWS
+from .idp import create_idp_app
+
+HERE = Path(__file__).parent
+
+
+def load_seed(path: Path | str = HERE / "seed.toml") -> dict:
+    """The parsed seed file."""
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def environment(seed: dict, issuer: str, aws_url: str) -> dict[str, str]:
+    """The app's settings for this stack."""
+    tenant = seed["tenant"]
+    return {
+        "AUTH0_ISSUER": issuer,
+        "AUTH0_CLIENT_ID": tenant["client_id"],
+        "AUTH0_CLIENT_SECRET": tenant["client_secret"],
+        "AUTH0_AUDIENCE": tenant["audience"],
+        "AUTH0_ROLES_CLAIM": tenant["roles_claim"],
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_FEDERATION_URL": f"{aws_url}/federation",
+        "AWS_REGION": seed.get("aws", {}).get("region", "us-east-1"),
+        "ROLE_RULES": str(HERE / "roles.toml"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start both stand-ins and serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--idp-port", type=int, default=9400)
+    parser.add_argument("--aws-port", type=int, default=9500)
+    parser.add_argument("--seed", default=str(HERE / "seed.toml"))
+    parser.add_argument("--env-file", help="also write the environment to this file")
+    args = parser.parse_args(argv)
+
+    seed = load_seed(args.seed)
+    idp_server = make_server(
+        args.host, args.idp_port, None, threaded=True
+    )  # bind first: port 0 works
+    issuer = f"http://{args.host}:{idp_server.server_port}/"
+    idp_server.app = create_idp_app(seed, issuer)
+    threading.Thread(target=idp_server.serve_forever, daemon=True).start()
+    aws = LocalAWS(seed, issuer, host=args.host, port=args.aws_port)
+    aws.start()
+
+    env = environment(seed, issuer, aws.endpoint_url)
+    lines = "".join(f"{k}={v}\n" for k, v in env.items())
+    if args.env_file:
+        Path(args.env_file).write_text(lines)
+    sys.stdout.write(f"# devstack: IdP {issuer}  AWS {aws.endpoint_url}\n{lines}# devstack ready\n")
+    sys.stdout.flush()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    idp_server.shutdown()
+    aws.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

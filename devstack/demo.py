@@ -1,0 +1,113 @@
+"""`python -m devstack.demo`: Redis, the local IdP and AWS, and the app under gunicorn."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_ADDRESS = os.environ.get("PORTAL_BIND", "127.0.0.1:5000")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a .env file (comments and blanks skipped)."""
+    if not path.is_file():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip().strip("'\"") for k, v in pairs if not k.lstrip().startswith("#")}
+
+
+def _start_redis(procs: list[subprocess.Popen]) -> str:
+    """REDIS_URL if set, else a private redis-server on a free port."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    if not shutil.which("redis-server"):
+        sys.exit("Redis is needed: install it (apt-get install redis-server) or set REDIS_URL.")
+    port = _free_port()
+    procs.append(
+        subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                tempfile.mkdtemp(prefix="portal-redis-"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+    )
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def _start_devstack(procs: list[subprocess.Popen]) -> dict[str, str]:
+    """`python -m devstack` on its default ports; returns the environment it printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devstack"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    procs.append(proc)
+    env: dict[str, str] = {}
+    for line in proc.stdout:
+        if line.startswith("# devstack ready"):
+            return env
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.strip().partition("=")
+            env[key] = value
+    sys.exit("The devstack did not start (are ports 9400 and 9500 free?).")
+
+
+def main() -> int:
+    """Start everything, print where to go, and stop everything on Ctrl-C."""
+    procs: list[subprocess.Popen] = []
+    try:
+        env = dict(os.environ)
+        env["REDIS_URL"] = _start_redis(procs)
+        env.update(_start_devstack(procs))
+        env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
+        env.update(_read_dotenv(ROOT / ".env"))
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        procs.append(
+            subprocess.Popen(
+                [str(gunicorn), "-c", "deploy/gunicorn.conf.py", "--bind", APP_ADDRESS, "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        print(
+            f"\n  Portal: http://{APP_ADDRESS}/   sign in as alice / alice-password "
+            "(admin), bob / bob-password (reader) or carol / carol-password (no role)\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
