@@ -8,18 +8,32 @@ from typing import Any
 import requests
 from flask import Blueprint, current_app, render_template
 
-from . import sessions
+from . import sessions, sts
+from .sts_errors import explain
 
 bp = Blueprint("pages", __name__)
 
 
-@bp.get("/", endpoint="index")
+@bp.get("/")
 def index() -> Any:
     """Signed out: a sign-in button. Signed in: who you are and when the session ends."""
     user = sessions.get_user()
     left = sessions.seconds_left()
     ends_at = time.time() + left if left is not None else None
-    return render_template("pages/index.html", user=user, ends_at=ends_at)
+    aws = _aws_status() if user else None
+    return render_template("pages/index.html", user=user, ends_at=ends_at, aws=aws)
+
+
+def _aws_status() -> dict[str, Any]:
+    """What the home page says about AWS: the assumed role, or why there is none."""
+    try:
+        return {"state": "ok", "creds": sts.get_credentials()}
+    except sts.NoRoleError:
+        return {"state": "none"}
+    except sts.RoleChoiceNeeded:
+        return {"state": "choose"}
+    except sts.StsProblem as problem:
+        return {"state": "problem", **explain(problem)}
 
 
 @bp.get("/healthz")
