@@ -27,7 +27,7 @@ class SignInAgain(Exception):
 
 
 class StsProblem(Exception):
-    """STS (or the pre-flight check) refused; carries what is needed to explain it, never the token."""
+    """STS (or the pre-flight check) refused: what explains it, never the token itself."""
 
     def __init__(
         self,
