@@ -1,0 +1,144 @@
+"""The WSGI front: STS web-identity answers, devstack switches, federation, proxy to moto."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from werkzeug.wrappers import Request, Response
+
+from devstack.aws import federation
+from devstack.aws.errors import StsError
+from devstack.aws.proxy import S3_DENIED, Proxy, unsigned_error
+from devstack.aws.state import FrontState
+from devstack.aws.sts import WebIdentitySts
+
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+# S3 GETs on a bucket with these sub-resources are not listings, so the prefix rule does not apply.
+NOT_LISTING = {
+    "location", "acl", "policy", "policyStatus", "tagging", "versioning", "uploads", "cors",
+    "website", "lifecycle", "logging", "notification", "encryption", "replication",
+    "ownershipControls", "accelerate", "publicAccessBlock", "object-lock",
+}  # fmt: skip
+
+
+class Front:
+    """WSGI app in front of moto; see the module docstring for what it answers itself."""
+
+    def __init__(
+        self, moto_url: str, sts: WebIdentitySts, state: FrontState, prefix_buckets: dict[str, str]
+    ) -> None:
+        self.moto_url = moto_url
+        self.sts = sts
+        self.state = state
+        self.prefix_buckets = prefix_buckets
+        self.proxy = Proxy(moto_url)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        return self.dispatch(request)(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """Route one request: local answers first, everything else to moto."""
+        body = request.get_data(cache=True, parse_form_data=False)
+        params = dict(parse_qsl(request.query_string.decode()))
+        if request.mimetype == "application/x-www-form-urlencoded":
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if request.path.startswith("/_devstack/"):
+            return self.devstack(request)
+        if request.path == "/federation":
+            return self.federation(request)
+        if params.get("Action") == "AssumeRoleWithWebIdentity":
+            return self.assume_role_with_web_identity(params)
+        signed = CREDENTIAL.search(
+            request.headers.get("Authorization", "") or params.get("X-Amz-Credential", "") + "/"
+        )
+        if not signed and not request.path.startswith("/moto-api/"):
+            return unsigned_error(request, params)
+        if signed and signed.group(2) == "s3" and not self.prefix_allowed(request, signed.group(1)):
+            return Response(S3_DENIED, 403, content_type="application/xml")
+        return self.proxy.forward(request, body)
+
+    def assume_role_with_web_identity(self, params: dict[str, str]) -> Response:
+        """Answer the web-identity call: forced errors first, then the real checks."""
+        with self.state.lock:
+            delay = self.state.delay_ms
+        if delay:
+            time.sleep(delay / 1000)
+        forced = self.state.take_forced_error()
+        try:
+            if forced is not None:
+                raise StsError(forced["code"], forced.get("message"), forced.get("status"))
+            xml = self.sts.assume(params)
+        except StsError as error:
+            self.state.count_sts(error.code)
+            return Response(error.to_xml(), error.status, content_type="text/xml")
+        self.state.count_sts("ok")
+        return Response(xml, 200, content_type="text/xml")
+
+    def devstack(self, request: Request) -> Response:
+        """GET stats, POST reset, POST misbehave."""
+        name = request.path.removeprefix("/_devstack/")
+        if name == "stats" and request.method == "GET":
+            return Response(json.dumps(self.state.stats()), content_type="application/json")
+        if name == "reset" and request.method == "POST":
+            self.state.reset()
+            return Response('{"status": "ok"}', content_type="application/json")
+        if name == "misbehave" and request.method == "POST":
+            switches = request.get_json(force=True, silent=True) or {}
+            with self.state.lock:
+                if "sts_error" in switches:
+                    forced = switches["sts_error"]
+                    forced = {"times": 1, **forced} if forced and forced.get("code") else None
+                    self.state.forced_error = forced if forced and forced["times"] > 0 else None
+                if "sts_delay_ms" in switches:
+                    self.state.delay_ms = int(switches["sts_delay_ms"] or 0)
+            return Response('{"status": "ok"}', content_type="application/json")
+        return Response('{"error": "not found"}', 404, content_type="application/json")
+
+    def federation(self, request: Request) -> Response:
+        """The signin.aws.amazon.com/federation stand-in."""
+        args = request.args
+        try:
+            if args.get("Action") == "getSigninToken":
+                token = federation.get_signin_token(
+                    self.state,
+                    self.moto_url,
+                    self.sts.region,
+                    args.get("Session", ""),
+                    args.get("SessionDuration"),
+                )
+                return Response(json.dumps({"SigninToken": token}), content_type="application/json")
+            if args.get("Action") == "login" and args.get("Destination"):
+                page = federation.login(
+                    self.state, args.get("SigninToken", ""), args["Destination"]
+                )
+                return Response(page, content_type="text/html")
+        except federation.FederationError as error:
+            return Response(str(error), 400, content_type="text/plain")
+        return Response("Unsupported federation request", 400, content_type="text/plain")
+
+    def prefix_allowed(self, request: Request, access_key_id: str) -> bool:
+        """Emulate `${aws:PrincipalTag/username}/` scoping that moto's IAM cannot evaluate."""
+        with self.state.lock:
+            session = self.state.sessions.get(access_key_id)
+        bucket = self.prefix_buckets.get(session.role_name) if session else None
+        if bucket is None:
+            return True
+        host = request.host.split(":")[0]
+        path = unquote(request.path)
+        if host.startswith(bucket + "."):
+            key = path.lstrip("/")
+        elif path == f"/{bucket}" or path.startswith(f"/{bucket}/"):
+            key = path[len(bucket) + 2 :]
+        else:
+            return True
+        own = f"{session.username}/" if session.username else None
+        if key:
+            return own is not None and key.startswith(own)
+        if request.method == "GET" and not NOT_LISTING & set(request.args):
+            return own is not None and request.args.get("prefix", "").startswith(own)
+        return True
