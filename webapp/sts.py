@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
         # AssumeRoleWithWebIdentity is unsigned: the ID token is the only credential.
         config=Config(
             signature_version=UNSIGNED,
-            retries={"mode": "standard", "max_attempts": 3},
+            retries={"mode": "standard", "total_max_attempts": 3},
             connect_timeout=3,
             read_timeout=5,
         ),

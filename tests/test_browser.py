@@ -1,0 +1,74 @@
+"""A person in headless Chromium: sign in at the IdP's form, see the home page, sign out."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def live_url(app):
+    """The app served over real HTTP on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page():
+    """A fresh Chromium page (Debian's chromium; Playwright downloads nothing)."""
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (make test does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        context = browser.new_context()
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def sign_in(page, live_url: str, username: str, password: str) -> None:
+    page.goto(live_url + "/")
+    page.get_by_role("link", name="Sign in").first.click()
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+
+
+def test_alice_signs_in_sees_home_and_signs_out(page, live_url, devstack):
+    sign_in(page, live_url, "alice", "alice-password")
+    page.wait_for_url(live_url + "/")
+    assert page.get_by_role("heading", name="Signed in as Alice Admin").is_visible()
+    assert page.get_by_text("Choose a role").first.is_visible()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(live_url + "/")
+    assert page.get_by_role("heading", name="Welcome").is_visible()
+    cookies = {c["name"] for c in page.context.cookies(live_url)}
+    assert "session" not in cookies
+
+
+def test_bob_sees_his_reader_role(page, live_url, devstack):
+    sign_in(page, live_url, "bob", "bob-password")
+    page.wait_for_url(live_url + "/")
+    assert page.get_by_text("portal-reader").first.is_visible()
+
+
+def test_wrong_password_stays_at_the_idp(page, live_url, devstack):
+    sign_in(page, live_url, "alice", "not-her-password")
+    assert page.url.startswith(devstack.issuer)
+    assert page.locator("input[name=password]").is_visible()
