@@ -15,3 +15,6 @@ accesslog = "-"
 errorlog = "-"
 # Only nginx on this host may tell us the client's address and scheme (see PROXY_FIX).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Load the app once in the master: a configuration error then stops gunicorn with its one-line
+# message instead of workers failing and respawning forever; workers also share its memory.
+preload_app = True

@@ -41,7 +41,7 @@ def wait_for(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=1, allow_redirects=False)
             return
         except requests.ConnectionError:
             time.sleep(0.1)

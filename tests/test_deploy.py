@@ -1,0 +1,181 @@
+"""The shipped deployment: gunicorn running wsgi:app behind deploy/nginx.conf, over real TLS."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import urllib3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import ROOT, SECRET_KEY, free_port, wait_for
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def render_nginx(tmp: Path, app_port: int, http_port: int, https_port: int) -> Path:
+    """deploy/nginx.conf with only ports and paths changed for this machine."""
+    cert, key = self_signed(tmp)
+    text = (ROOT / "deploy" / "nginx.conf").read_text()
+    for old, new in {
+        "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "/run/nginx-aws-portal.pid": str(tmp / "nginx.pid"),
+        "/var/log/nginx/aws-portal.error.log": str(tmp / "error.log"),
+        "/var/log/nginx/aws-portal.access.log": str(tmp / "access.log"),
+        "/etc/ssl/aws-portal/fullchain.pem": str(cert),
+        "/etc/ssl/aws-portal/privkey.pem": str(key),
+        "/srv/aws-portal/static/": f"{ROOT}/static/",
+    }.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def deployed(tmp_path, devstack, redis_server):
+    """gunicorn + nginx, as deploy/ describes them; yields the https base URL."""
+    if not shutil.which("nginx"):
+        pytest.fail("nginx is not installed: apt-get install nginx-light (make test does this)")
+    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        **devstack.env,
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": SECRET_KEY,
+        "PROXY_FIX": "1",
+        "WEB_CONCURRENCY": "1",
+    }
+    procs = [
+        subprocess.Popen(
+            [
+                GUNICORN,
+                "-c",
+                "deploy/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{app_port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                "nginx",
+                "-p",
+                str(tmp_path),
+                "-c",
+                str(render_nginx(tmp_path, app_port, http_port, https_port)),
+                "-g",
+                "daemon off;",
+            ],
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    try:
+        wait_for(f"http://127.0.0.1:{app_port}/healthz")
+        wait_for(f"http://127.0.0.1:{http_port}/")
+        yield {"https": f"https://127.0.0.1:{https_port}", "http": f"http://127.0.0.1:{http_port}"}
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+
+
+def get(url: str, **kwargs) -> requests.Response:
+    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+        return requests.get(url, verify=False, allow_redirects=False, timeout=10, **kwargs)
+
+
+def test_login_behind_nginx_uses_the_public_https_origin(deployed, devstack):
+    response = get(deployed["https"] + "/login")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(devstack.issuer + "authorize?")
+    assert "redirect_uri=https%3A%2F%2F127.0.0.1%3A" in response.headers["Location"]
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_static_files_come_from_nginx(deployed):
+    response = get(deployed["https"] + "/static/portal.css")
+    assert response.status_code == 200 and "body" in response.text
+    assert response.headers["Cache-Control"] == "max-age=3600"  # nginx's `expires 1h`
+
+
+def test_plain_http_is_redirected_to_https(deployed):
+    response = requests.get(deployed["http"] + "/resources", allow_redirects=False, timeout=10)
+    assert response.status_code == 301
+    assert response.headers["Location"].startswith("https://127.0.0.1/resources")
+
+
+def test_health_and_error_pages_through_the_proxy(deployed):
+    assert get(deployed["https"] + "/healthz").json() == {"status": "ok"}
+    missing = get(deployed["https"] + "/no/such/page")
+    assert missing.status_code == 404 and "Page not found" in missing.text
+    assert "Traceback" not in missing.text
+
+
+def test_gunicorn_refuses_to_start_on_bad_config(devstack):
+    env = {"PATH": os.environ["PATH"], **devstack.env, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    proc = subprocess.run(
+        [
+            GUNICORN,
+            "-c",
+            "deploy/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+            "--workers",
+            "1",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "SECRET_KEY is required" in proc.stderr
+    assert "Traceback" not in proc.stderr
