@@ -690,3 +690,109 @@ def sign_in_with_idp(issuer: Issuer, username: str) -> dict[str, Any]:
     resp = requests.post(issuer.url + "oauth/token", data=data, auth=auth, timeout=10)
     assert resp.status_code == 200, resp.text
     return resp.json()
+
+
+# --- presigned URLs -----------------------------------------------------------------------------
+
+# boto3 presigns S3 with SigV2 unless told otherwise; SigV4 is what AWS documents for new buckets.
+S3V4 = NO_RETRY.merge(Config(signature_version="s3v4"))
+
+
+def presign(
+    aws: LocalAWS,
+    creds: dict[str, str],
+    bucket: str,
+    key: str,
+    method: str = "get_object",
+    expires: int = 300,
+    **params: Any,
+) -> str:
+    """A presigned SigV4 URL on the front, as the portal builds them."""
+    s3 = client(aws, "s3", creds, config=S3V4)
+    params = {"Bucket": bucket, "Key": key, **params}
+    return s3.generate_presigned_url(method, Params=params, ExpiresIn=expires)
+
+
+def s3_code(resp: requests.Response) -> tuple[int, str]:
+    """Status and S3 error code of an XML error answer."""
+    match = re.search(r"<Code>([^<]*)</Code>", resp.text)
+    return resp.status_code, match.group(1) if match else ""
+
+
+def test_presigned_get_by_admin_returns_the_object(aws: LocalAWS, admin: dict[str, str]) -> None:
+    key = "budget/2025.xlsx"
+    head = client(aws, "s3", admin).head_object(Bucket="private-finance", Key=key)
+    disposition = 'attachment; filename="budget 2025.xlsx"'
+    url = presign(aws, admin, "private-finance", key, ResponseContentDisposition=disposition)
+    assert "X-Amz-Signature=" in url and "X-Amz-Security-Token=" in url
+    resp = requests.get(url, timeout=10)
+    assert resp.status_code == 200, resp.text
+    assert resp.content == b"private-finance/budget/2025.xlsx: devstack sample object\n"
+    assert resp.headers["ETag"] == head["ETag"]
+    assert resp.headers["Content-Type"] == head["ContentType"]
+    assert resp.headers["Content-Length"] == str(len(resp.content))
+    assert resp.headers["Content-Disposition"] == disposition
+    ranged = requests.get(url, headers={"Range": "bytes=0-14"}, timeout=10)
+    assert (ranged.status_code, ranged.content) == (206, b"private-finance")
+    head_url = presign(aws, admin, "private-finance", key, "head_object")
+    headed = requests.head(head_url, timeout=10)
+    assert (headed.status_code, headed.content) == (200, b"")
+    assert headed.headers["Content-Length"] == str(len(resp.content))
+    # The GET URL does not sign HEAD: the method is part of the canonical request.
+    assert requests.head(url, timeout=10).status_code == 403
+
+
+def test_presigned_urls_keep_the_reader_policy_and_own_prefix(
+    aws: LocalAWS, reader: dict[str, str]
+) -> None:
+    resp = requests.get(presign(aws, reader, "shared-docs", "README.txt"), timeout=10)
+    assert (resp.status_code, resp.content) == (
+        200,
+        b"shared-docs/README.txt: devstack sample object\n",
+    )
+    denied = requests.get(presign(aws, reader, "private-finance", "budget/2025.xlsx"), timeout=10)
+    assert s3_code(denied) == (403, "AccessDenied")
+    own = requests.get(presign(aws, reader, "portal-users", "bob/notes.txt"), timeout=10)
+    assert own.status_code == 200
+    other = requests.get(presign(aws, reader, "portal-users", "alice/notes.txt"), timeout=10)
+    assert s3_code(other) == (403, "AccessDenied")
+
+
+def test_tampered_presigned_url_is_signature_does_not_match(
+    aws: LocalAWS, reader: dict[str, str]
+) -> None:
+    url = presign(aws, reader, "shared-docs", "README.txt")
+    signature = parse_qs(urlsplit(url).query)["X-Amz-Signature"][0]
+    forged = url.replace(signature, signature[::-1])
+    assert s3_code(requests.get(forged, timeout=10)) == (403, "SignatureDoesNotMatch")
+    other_key = url.replace("/README.txt?", "/index.html?")
+    assert s3_code(requests.get(other_key, timeout=10)) == (403, "SignatureDoesNotMatch")
+    forged_secret = presign(aws, {**reader, "SecretAccessKey": "forged"}, "shared-docs", "a.txt")
+    assert s3_code(requests.get(forged_secret, timeout=10)) == (403, "SignatureDoesNotMatch")
+    unsigned = re.sub(r"&X-Amz-Expires=\d+", "", url)
+    assert s3_code(requests.get(unsigned, timeout=10)) == (400, "AuthorizationQueryParametersError")
+
+
+def test_expired_presigned_url_is_refused(aws: LocalAWS, reader: dict[str, str]) -> None:
+    url = presign(aws, reader, "shared-docs", "README.txt", expires=1)
+    time.sleep(2)
+    resp = requests.get(url, timeout=10)
+    assert s3_code(resp) == (403, "AccessDenied")
+    assert "<Message>Request has expired</Message>" in resp.text
+
+
+def test_presigned_url_of_unknown_key_is_refused(aws: LocalAWS) -> None:
+    unknown = {"AccessKeyId": "AKIAUNKNOWN000000000", "SecretAccessKey": "nope"}
+    resp = requests.get(presign(aws, unknown, "shared-docs", "README.txt"), timeout=10)
+    assert s3_code(resp) == (403, "InvalidAccessKeyId")
+
+
+def test_presigned_url_of_an_expired_session_is_expired_token(
+    aws: LocalAWS, issuer: Issuer
+) -> None:
+    creds = assume(aws, issuer.token("bob"), session="bob-expiring")["Credentials"]
+    url = presign(aws, creds, "shared-docs", "README.txt")
+    assert requests.get(url, timeout=10).status_code == 200
+    aws.state.sessions[creds["AccessKeyId"]].expiration = time.time() - 1
+    # What S3 says to a URL signed with temporary credentials that have expired since.
+    assert s3_code(requests.get(url, timeout=10)) == (400, "ExpiredToken")

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.aws import federation
 from devstack.aws.errors import StsError
+from devstack.aws.presigned import PresignedUrls, S3Error
 from devstack.aws.proxy import S3_DENIED, Proxy, unsigned_error
 from devstack.aws.state import FrontState
 from devstack.aws.sts import WebIdentitySts
@@ -36,6 +37,7 @@ class Front:
         self.state = state
         self.prefix_buckets = prefix_buckets
         self.proxy = Proxy(moto_url)
+        self.presigned = PresignedUrls(state, sts.credentials, self.proxy)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -53,14 +55,26 @@ class Front:
             return self.federation(request)
         if params.get("Action") == "AssumeRoleWithWebIdentity":
             return self.assume_role_with_web_identity(params)
-        signed = CREDENTIAL.search(
-            request.headers.get("Authorization", "") or params.get("X-Amz-Credential", "") + "/"
-        )
+        # The key: in Authorization (header auth) or X-Amz-Credential (presigned URLs).
+        query_credential = "Credential=" + params.get("X-Amz-Credential", "") + "/"
+        signed = CREDENTIAL.search(request.headers.get("Authorization", "") or query_credential)
         if not signed and not request.path.startswith("/moto-api/"):
             return unsigned_error(request, params)
+        if signed and signed.group(2) == "s3" and "X-Amz-Signature" in params:
+            return self.presigned_s3(request, body)
         if signed and signed.group(2) == "s3" and not self.prefix_allowed(request, signed.group(1)):
             return Response(S3_DENIED, 403, content_type="application/xml")
         return self.proxy.forward(request, body)
+
+    def presigned_s3(self, request: Request, body: bytes) -> Response:
+        """A presigned URL: S3's signature checks, the prefix rule, then moto's policy check."""
+        try:
+            presigned = self.presigned.verify(request)
+        except S3Error as error:
+            return error.response()
+        if not self.prefix_allowed(request, presigned.access_key):
+            return Response(S3_DENIED, 403, content_type="application/xml")
+        return self.presigned.forward(request, body, presigned)
 
     def assume_role_with_web_identity(self, params: dict[str, str]) -> Response:
         """Answer the web-identity call: forced errors first, then the real checks."""

@@ -37,26 +37,44 @@ class Proxy:
 
     def forward(self, request: Request, body: bytes) -> Response:
         """Forward the request to moto unchanged and stream moto's answer back."""
-        target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-        if not target:
-            target = request.full_path if request.query_string else request.path
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         if "Transfer-Encoding" in request.headers:
             headers.pop("Content-Length", None)
-        upstream = self.pool.request(
-            request.method,
-            # Keep the client's exact encoding of path and query: the SigV4 signature covers it.
-            self.moto_url + (target if target.startswith("/") else _path_and_query(target)),
-            body=body if body or request.method not in ("GET", "HEAD", "DELETE") else None,
+        # Keep the client's exact encoding of path and query: the SigV4 signature covers it.
+        url = self.moto_url + raw_target(request)
+        upstream = self.send(request.method, url, headers, body)
+        out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
+        if upstream.status >= 400 and _is_json_protocol(request):
+            return json_error(request, upstream.status, out, upstream.read())
+        return Response(_stream(upstream), upstream.status, out, direct_passthrough=True)
+
+    def send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> urllib3.BaseHTTPResponse:
+        """Send one request to moto; the answer is left unread for streaming."""
+        return self.pool.request(
+            method,
+            url,
+            body=body if body or method not in ("GET", "HEAD", "DELETE") else None,
             headers=headers,
             preload_content=False,
             decode_content=False,
             redirect=False,
         )
+
+    def relay(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Response:
+        """Send one request to moto and stream its answer back as it is."""
+        upstream = self.send(method, url, headers, body)
         out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
-        if upstream.status >= 400 and _is_json_protocol(request):
-            return json_error(request, upstream.status, out, upstream.read())
         return Response(_stream(upstream), upstream.status, out, direct_passthrough=True)
+
+
+def raw_target(request: Request) -> str:
+    """Path and query as the client encoded them (werkzeug's own attributes are decoded)."""
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not target:
+        target = request.full_path if request.query_string else request.path
+    return target if target.startswith("/") else _path_and_query(target)
 
 
 def _is_json_protocol(request: Request) -> bool:
