@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -35,6 +35,10 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
@@ -116,20 +120,26 @@ def deployed(tmp_path, devstack, redis_server):
     try:
         wait_for(f"http://127.0.0.1:{app_port}/healthz")
         wait_for(f"http://127.0.0.1:{http_port}/")
-        yield {"https": f"https://127.0.0.1:{https_port}", "http": f"http://127.0.0.1:{http_port}"}
+        yield {
+            "https": f"https://127.0.0.1:{https_port}",
+            "http": f"http://127.0.0.1:{http_port}",
+            "ca": str(tmp_path / "cert.pem"),
+        }
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
 
 
-def get(url: str, **kwargs) -> requests.Response:
-    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
-        return requests.get(url, verify=False, allow_redirects=False, timeout=10, **kwargs)
+def get(deployed: dict, path: str) -> requests.Response:
+    """GET over TLS, trusting only the throwaway certificate."""
+    return requests.get(
+        deployed["https"] + path, verify=deployed["ca"], allow_redirects=False, timeout=10
+    )
 
 
 def test_login_behind_nginx_uses_the_public_https_origin(deployed, devstack):
-    response = get(deployed["https"] + "/login")
+    response = get(deployed, "/login")
     assert response.status_code == 302
     assert response.headers["Location"].startswith(devstack.issuer + "authorize?")
     assert "redirect_uri=https%3A%2F%2F127.0.0.1%3A" in response.headers["Location"]
@@ -139,7 +149,7 @@ def test_login_behind_nginx_uses_the_public_https_origin(deployed, devstack):
 
 
 def test_static_files_come_from_nginx(deployed):
-    response = get(deployed["https"] + "/static/portal.css")
+    response = get(deployed, "/static/portal.css")
     assert response.status_code == 200 and "body" in response.text
     assert response.headers["Cache-Control"] == "max-age=3600"  # nginx's `expires 1h`
 
@@ -151,8 +161,8 @@ def test_plain_http_is_redirected_to_https(deployed):
 
 
 def test_health_and_error_pages_through_the_proxy(deployed):
-    assert get(deployed["https"] + "/healthz").json() == {"status": "ok"}
-    missing = get(deployed["https"] + "/no/such/page")
+    assert get(deployed, "/healthz").json() == {"status": "ok"}
+    missing = get(deployed, "/no/such/page")
     assert missing.status_code == 404 and "Page not found" in missing.text
     assert "Traceback" not in missing.text
 
