@@ -117,3 +117,23 @@ def test_options_override_the_config(
     result = runner.invoke(args=["check-token", *args], input=make_token(key, **changes))
     assert result.exit_code == code, result.output
     assert ("FAIL" in result.output) is (code == 1)
+
+
+def test_devstack_tokens_through_the_real_app(app, auth, redis_server, tmp_path: Path) -> None:
+    """The IdP's own tokens: the access token is refused for its two-value aud, the ID token not."""
+    auth.login("alice")
+    (key,) = redis_server.client().keys("portal:session:*")
+    blob = redis_server.client().get(key)
+    tokens = json.loads(app.session_interface.cipher.open(blob, key.decode()))["tokens"]
+    runner = app.test_cli_runner()
+
+    access = runner.invoke(args=["check-token"], input=tokens["access_token"])
+    assert access.exit_code == 1
+    assert "Auth0 access token" in access.output and "Incorrect token audience" in access.output
+    assert "STS would refuse this token." in access.output
+
+    id_file = tmp_path / "id_token.jwt"
+    id_file.write_text(tokens["id_token"] + "\n")
+    id_token = runner.invoke(args=["check-token", str(id_file)])
+    assert id_token.exit_code == 0, id_token.output
+    assert "STS would accept this token." in id_token.output
