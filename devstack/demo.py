@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -77,6 +78,8 @@ def _start_devstack(procs: list[subprocess.Popen]) -> dict[str, str]:
 def main() -> int:
     """Start everything, print where to go, and stop everything on Ctrl-C."""
     procs: list[subprocess.Popen] = []
+    # A plain SIGTERM would skip the clean-up below and leave the children running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         env = dict(os.environ)
         env["REDIS_URL"] = _start_redis(procs)
