@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from devstack.__main__ import spawn
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_ADDRESS = os.environ.get("PORTAL_BIND", "127.0.0.1:5000")
 
@@ -60,19 +62,13 @@ def _start_redis(procs: list[subprocess.Popen]) -> str:
 
 
 def _start_devstack(procs: list[subprocess.Popen]) -> dict[str, str]:
-    """`python -m devstack` on its default ports; returns the environment it printed."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devstack"], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+    """`python -m devstack` on its default ports; returns the settings it printed."""
+    try:
+        proc, env = spawn()
+    except RuntimeError as exc:
+        sys.exit(str(exc))
     procs.append(proc)
-    env: dict[str, str] = {}
-    for line in proc.stdout:
-        if line.startswith("# devstack ready"):
-            return env
-        if "=" in line and not line.startswith("#"):
-            key, _, value = line.strip().partition("=")
-            env[key] = value
-    sys.exit("The devstack did not start (are ports 9400 and 9500 free?).")
+    return env
 
 
 def main() -> int:

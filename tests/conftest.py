@@ -8,8 +8,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ import pytest
 import redis
 import requests
 
-from devstack.__main__ import load_seed
+from devstack.__main__ import load_seed, spawn
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,38 +116,14 @@ class Devstack:
 @pytest.fixture(scope="session")
 def devstack() -> Devstack:
     """`python -m devstack` on free ports, as a separate process, for the whole run."""
-    idp_port, aws_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devstack",
-            "--idp-port",
-            str(idp_port),
-            "--aws-port",
-            str(aws_port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    env: dict[str, str] = {}
-    for line in proc.stdout:
-        if line.startswith("# devstack ready"):
-            break
-        if "=" in line and not line.startswith("#"):
-            key, _, value = line.strip().partition("=")
-            env[key] = value
-    else:
-        proc.wait(5)
-        pytest.exit(f"devstack did not start (exit {proc.returncode})", 2)
-    # Keep draining its output so the stand-ins never block on a full pipe.
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    try:
+        proc, env = spawn("--idp-port", str(free_port()), "--aws-port", str(free_port()), cwd=ROOT)
+    except RuntimeError as exc:
+        pytest.exit(str(exc), 2)
     stack = Devstack(env["AUTH0_ISSUER"], env["AWS_ENDPOINT_URL"], env)
     yield stack
     proc.terminate()
     proc.wait(10)
-    proc.stdout.close()
 
 
 @pytest.fixture(autouse=True)
