@@ -18,7 +18,7 @@ def sessions(stack: Stack, runs: int, measure: Measure) -> None:
     home = measure(
         "GET / signed in (open + seal + save the session)", lambda: client.get("/"), runs
     )
-    print(f"  → a signed-in page view costs {home['median'] / bare['median']:.1f}× a bare request")
+    print(f"  → a signed-in page view costs {home['median'] / bare['median']:.1f}x a bare request")
 
 
 def credentials(stack: Stack, runs: int, measure: Measure) -> None:
@@ -39,7 +39,7 @@ def credentials(stack: Stack, runs: int, measure: Measure) -> None:
     cached = measure("GET / reusing the sealed credentials", lambda: client.get("/"), runs)
     print(
         f"  → STS calls: {assumed} for {runs + 2} dropped, {stack.sts_calls() - before} "
-        f"for {runs + 2} cached views; caching saves {first['median'] / cached['median']:.1f}×"
+        f"for {runs + 2} cached views; caching saves {first['median'] / cached['median']:.1f}x"
     )
 
 
