@@ -24,7 +24,7 @@ from flask import (
     url_for,
 )
 
-from . import sessions
+from . import audit, sessions
 from .tokens import KeySetCache, TokenError, verify_id_token
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,30 @@ def callback() -> Any:
         abort(503, "The sign-in service cannot be reached right now. Try again in a minute.")
     sessions.begin(_user_from(claims), _tokens_from(token))
     log.info("signed in %s", claims["sub"])
+    audit.record("sign_in", actor=claims["sub"])
     return redirect(safe_next(data.get("next")))
+
+
+class RenewalFailed(Exception):
+    """The identity provider would not renew the tokens."""
+
+
+def renew_tokens(refresh_token: str) -> dict[str, Any]:
+    """Trade the refresh token for fresh tokens whose ID token passes the sign-in checks."""
+    try:
+        token = get_client().fetch_access_token(
+            grant_type="refresh_token", refresh_token=refresh_token
+        )
+    except (OAuthError, requests.RequestException) as exc:
+        raise RenewalFailed(str(exc)) from exc
+    verify_id_token(
+        token.get("id_token") or "",
+        keys=current_app.extensions["webapp.auth"]["keys"],
+        issuer=current_app.config["AUTH0_ISSUER"],
+        client_id=current_app.config["AUTH0_CLIENT_ID"],
+        nonce=None,
+    )
+    return {**_tokens_from(token), "refresh_token": token.get("refresh_token") or refresh_token}
 
 
 def _user_from(claims: dict[str, Any]) -> dict[str, Any]:
@@ -168,10 +191,11 @@ def logout() -> Any:
     sub = (sessions.get_user() or {}).get("sub")
     sessions.end()
     log.info("signed out %s", sub)
+    audit.record("sign_out", actor=sub)
     query = urlencode(
         {
             "client_id": current_app.config["AUTH0_CLIENT_ID"],
-            "returnTo": url_for("index", _external=True),
+            "returnTo": url_for("pages.index", _external=True),
         }
     )
     return redirect(f"{current_app.config['AUTH0_ISSUER']}v2/logout?{query}")

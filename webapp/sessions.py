@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask_session.redis import RedisSessionInterface
 
+from . import registry
 from .config import is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 COOKIE_NAME = "__Host-session"
 DEV_COOKIE_NAME = "session"  # plain http on loopback only: browsers refuse __Host- without Secure
 KEY_PREFIX = "portal:session:"
+CREDENTIALS_PREFIX = "portal:aws:"  # the session's AWS credentials, sealed, beside the session
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 _now = time.time  # tests travel in time by replacing this
 
@@ -86,7 +88,9 @@ class PortalSessionInterface(RedisSessionInterface):
             return unavailable
         if data is None:
             return self.session_class(sid=self._generate_sid(self.sid_length))
-        return self.session_class(data, sid=sid)
+        stored = self.session_class(data, sid=sid)
+        stored.loaded_from = self._get_store_id(sid)
+        return stored
 
     def save_session(self, app: Flask, session: Any, response: Any) -> None:
         if getattr(session, "unavailable", False):
@@ -107,7 +111,11 @@ class PortalSessionInterface(RedisSessionInterface):
 
     def _upsert_session(self, session_lifetime: Any, session: Any, store_id: str) -> None:
         blob = self.cipher.seal(json.dumps(dict(session)).encode(), store_id)
-        self.client.set(store_id, blob, ex=max(1, int(seconds_left(session) or idle_seconds())))
+        # A session read from the store is only updated, never re-created: a revoke (or a
+        # sign-out elsewhere) that lands while this request runs must stick.
+        existing = getattr(session, "loaded_from", None) == store_id
+        ttl = max(1, int(seconds_left(session) or idle_seconds()))
+        self.client.set(store_id, blob, ex=ttl, xx=existing)
 
 
 def _load_json(plaintext: bytes) -> dict | None:
@@ -154,12 +162,20 @@ def begin(user: dict[str, Any], tokens: dict[str, Any]) -> None:
     session.update(user=user, tokens=tokens, signed_in_at=now, last_seen=now)
     # Regenerate after storing the user: Flask-Session skips an empty session.
     current_app.session_interface.regenerate(session)
+    registry.sync(session.sid, session)
 
 
 def end() -> None:
     """Forget the session: its Redis key is deleted and the cookie expired on this response."""
+    registry.remove(session.sid)
+    get_redis().delete(CREDENTIALS_PREFIX + session.sid)
     session.clear()
     session.modified = True
+
+
+def discard(sid: str) -> None:
+    """Delete another session and everything kept beside it (revoke, back-channel logout)."""
+    get_redis().delete(KEY_PREFIX + sid, CREDENTIALS_PREFIX + sid)
 
 
 def get_user() -> dict[str, Any] | None:
