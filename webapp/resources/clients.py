@@ -1,0 +1,68 @@
+"""A bounded, thread-safe cache of boto3 clients, one per (credential set, service, region)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Short timeouts: a slow service must not hold a worker much past the overview's own deadline.
+CLIENT_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=8,
+    retries={"max_attempts": 2, "mode": "standard"},
+    max_pool_connections=10,
+)
+# SigV4 for presigned URLs too: botocore's default presigner for S3 is the legacy SigV2 scheme.
+SERVICE_CONFIG = {"s3": CLIENT_CONFIG.merge(Config(signature_version="s3v4"))}
+
+
+class ClientCache:
+    """Reuses clients while their credentials are valid; least recently used go first."""
+
+    def __init__(self, max_size: int = 256, endpoint_url: str | None = None) -> None:
+        self.max_size = max_size
+        self.endpoint_url = endpoint_url
+        self.created = 0  # how many clients were built (tests and the doctor read this)
+        self._lock = threading.Lock()
+        self._clients: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
+        # One boto3 session for all clients: loading the service models once is most of the
+        # saving. Sessions are not thread-safe, so client creation happens under the lock.
+        self._session = boto3.session.Session()
+
+    def get(self, creds: Any, service: str, region: str) -> Any:
+        """The client for these credentials (an sts.AwsCredentials), building it on first use."""
+        key = (creds.access_key_id, service, region)
+        now = time.time()
+        with self._lock:
+            entry = self._clients.get(key)
+            if entry is not None and entry[1] > now:
+                self._clients.move_to_end(key)
+                return entry[0]
+            self._drop_expired(now)
+            client = self._session.client(
+                service,
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id=creds.access_key_id,
+                aws_secret_access_key=creds.secret_access_key,
+                aws_session_token=creds.session_token,
+                config=SERVICE_CONFIG.get(service, CLIENT_CONFIG),
+            )
+            self.created += 1
+            self._clients[key] = (client, float(creds.expiration))
+            while len(self._clients) > self.max_size:
+                self._clients.popitem(last=False)
+            return client
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+    def _drop_expired(self, now: float) -> None:
+        for key in [k for k, (_, expires) in self._clients.items() if expires <= now]:
+            del self._clients[key]
