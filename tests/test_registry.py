@@ -1,0 +1,152 @@
+"""Session registry: filled at sign-in, emptied at sign-out, revoke, expiry, cheap freshness."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask import session
+
+from tests.conftest import USERS, AuthActions, app_config
+from webapp import create_app, registry, sessions
+
+
+def listed(app) -> list[dict]:
+    with app.app_context():
+        return registry.list_sessions()
+
+
+def subs(app) -> list[str]:
+    return sorted(e["sub"] for e in listed(app))
+
+
+def travel(monkeypatch, seconds: float) -> None:
+    start = time.time()
+    monkeypatch.setattr(sessions, "_now", lambda: start + seconds)
+
+
+def sign_in(app, devstack, username: str):
+    """A fresh browser and client signed in as username."""
+    other = AuthActions(app.test_client(), devstack)
+    other.login(username)
+    return other.client
+
+
+def test_sign_in_registers_and_sign_out_forgets(app, client, auth, redis_server):
+    auth.login("alice")
+    (entry,) = listed(app)
+    alice = USERS["alice"]
+    assert (entry["sub"], entry["name"], entry["email"]) == (
+        alice["sub"],
+        alice["name"],
+        alice["email"],
+    )
+    assert entry["roles"] == alice["roles"] and entry["idp_sid"]
+    assert entry["handle"] == registry.get_handle(client.get_cookie("session").value)
+    auth.logout()
+    assert listed(app) == []
+    assert redis_server.client().keys(registry.PREFIX + "*") == []
+
+
+def test_revoked_sessions_are_gone_and_never_listed(app, client, auth, devstack, redis_server):
+    auth.login("alice")
+    bob = sign_in(app, devstack, "bob")
+    bob_handle = registry.get_handle(bob.get_cookie("session").value)
+    with app.app_context():
+        assert registry.revoke(bob_handle)["sub"] == USERS["bob"]["sub"]
+        assert registry.revoke(bob_handle) is None
+    assert subs(app) == [USERS["alice"]["sub"]]
+    assert not redis_server.client().exists(sessions.KEY_PREFIX + bob.get_cookie("session").value)
+    assert "Signed in as" not in bob.get("/").get_data(as_text=True)
+    assert subs(app) == [USERS["alice"]["sub"]]
+
+
+def test_idle_expired_sessions_are_not_listed(app, client, auth, devstack, monkeypatch):
+    sign_in(app, devstack, "bob")
+    auth.login("alice")
+    travel(monkeypatch, 20 * 60)
+    client.get("/")  # alice stays active; bob does not
+    assert subs(app) == sorted([USERS["alice"]["sub"], USERS["bob"]["sub"]])
+    travel(monkeypatch, 32 * 60)
+    assert subs(app) == [USERS["alice"]["sub"]]
+    travel(monkeypatch, 20 * 60 + 32 * 60)
+    assert subs(app) == []
+
+
+def test_absolutely_expired_sessions_are_not_listed(devstack, redis_server, monkeypatch):
+    redis_server.client().flushdb()
+    app = create_app(app_config(devstack, redis_server, SESSION_MAX_HOURS=1))
+    bob = sign_in(app, devstack, "bob")
+    travel(monkeypatch, 20 * 60)
+    bob.get("/")
+    travel(monkeypatch, 30 * 60)
+    alice = sign_in(app, devstack, "alice")
+    for minutes in (40, 55):
+        travel(monkeypatch, minutes * 60)
+        bob.get("/")
+        alice.get("/")
+    travel(monkeypatch, 61 * 60)
+    alice.get("/")
+    # Bob was active a minute ago but is past the absolute limit; his key is still in Redis.
+    assert subs(app) == [USERS["alice"]["sub"]]
+
+
+def test_entry_without_its_session_is_pruned(app, client, auth, redis_server):
+    auth.login("alice")
+    sid = client.get_cookie("session").value
+    redis_server.client().delete(sessions.KEY_PREFIX + sid)
+    assert listed(app) == []
+    assert not redis_server.client().exists(registry.PREFIX + registry.get_handle(sid))
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app, client, auth, redis_server, monkeypatch):
+    auth.login("alice")
+    r = redis_server.client()
+    (signed_in,) = listed(app)
+    r.config_resetstat()
+    for seconds in (10, 30, 50):
+        travel(monkeypatch, seconds)
+        client.get("/")
+    writes = r.info("commandstats")
+    assert "cmdstat_zadd" not in writes and "cmdstat_sadd" not in writes
+    travel(monkeypatch, 50)
+    assert listed(app)[0]["last_seen"] == signed_in["last_seen"]
+    travel(monkeypatch, 70)
+    client.get("/")
+    assert r.info("commandstats")["cmdstat_zadd"]["calls"] == 1
+    assert listed(app)[0]["last_seen"] > signed_in["last_seen"] + 60
+
+
+def test_entries_are_sealed_at_rest(app, client, auth, redis_server):
+    auth.login("alice")
+    r = redis_server.client()
+    dump = b"".join(r.dump(k) or b"" for k in r.keys(registry.PREFIX + "*"))
+    assert dump and b"alice" not in dump.lower() and b"64f1a2b3" not in dump
+
+
+def test_new_aws_credentials_are_registered_at_once(app, client, auth):
+    @app.get("/_test/assume")
+    def assume():
+        session["aws"] = {
+            "role_arn": "arn:aws:iam::123456789012:role/reader",
+            "assumed_role_arn": "arn:aws:sts::123456789012:assumed-role/reader/alice",
+            "expiration": "2031-01-01T00:00:00Z",
+        }
+        return "ok"
+
+    auth.login("alice")
+    client.get("/_test/assume")
+    (entry,) = listed(app)
+    assert entry["role_arn"] == "arn:aws:iam::123456789012:role/reader"
+    assert entry["assumed_role_arn"].endswith("assumed-role/reader/alice")
+    assert entry["aws_expiration"] == "2031-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("name", ["index", "user:x", "idp:x", "*", "0" * 31])
+def test_only_handles_reach_redis_key_names(app, client, auth, redis_server, name):
+    auth.login("alice")
+    with app.app_context():
+        assert registry.revoke(name) is None
+        assert registry.revoke_user(name) == []
+        assert registry.get_entry(name) is None
+    assert subs(app) == [USERS["alice"]["sub"]]

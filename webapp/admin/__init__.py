@@ -1,0 +1,121 @@
+"""Admin pages: the tokens of a session decoded and judged, live sessions, revoke, audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import audit, registry, sessions
+from ..auth import admin_required
+from .inspection import describe_time, inspect_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _inspect(data: dict[str, Any]) -> dict[str, Any]:
+    return inspect_session(
+        data,
+        keys=current_app.extensions["webapp.auth"]["keys"],
+        issuer=current_app.config["AUTH0_ISSUER"],
+        client_id=current_app.config["AUTH0_CLIENT_ID"],
+        now=sessions._now(),
+    )
+
+
+@bp.get("/tokens")
+@admin_required
+def tokens() -> Any:
+    """The signed-in admin's own tokens and AWS credentials."""
+    return render_template("admin/tokens.html", report=_inspect(dict(session)), entry=None)
+
+
+@bp.get("/sessions")
+@admin_required
+def list_sessions() -> Any:
+    """Every live session (optionally filtered by user), and the recent audit events."""
+    query = request.args.get("q", "")
+    return render_template(
+        "admin/sessions.html",
+        entries=registry.list_sessions(query),
+        query=query,
+        own=registry.get_handle(session.sid),
+        events=audit.list_recent(50),
+    )
+
+
+@bp.get("/sessions/<handle>")
+@admin_required
+def show_session(handle: str) -> Any:
+    """One live session, decoded the same way as the admin's own."""
+    entry = registry.get_entry(handle)
+    data = None
+    if entry is not None:
+        store = current_app.session_interface
+        data = store._retrieve_session_data(sessions.KEY_PREFIX + entry["sid"])
+    if entry is None or data is None or "user" not in data:
+        abort(404, "This session has ended or was revoked.")
+    if handle != registry.get_handle(session.sid):
+        audit.record("admin_viewed_session", session=handle, target=entry["sub"])
+    return render_template("admin/tokens.html", report=_inspect(data), entry=entry)
+
+
+@bp.post("/sessions/<handle>/revoke")
+@admin_required
+def revoke(handle: str) -> Any:
+    """End one session; its owner is signed out at their next request."""
+    entry = registry.revoke(handle)
+    if entry is not None:
+        audit.record("session_revoked", session=handle, target=entry["sub"])
+        flash(f"Ended a session of {entry['name']}.")
+    _end_own_if([handle])
+    return redirect(url_for("admin.list_sessions"))
+
+
+@bp.post("/users/<user_key>/revoke")
+@admin_required
+def revoke_user(user_key: str) -> Any:
+    """End every session of one user."""
+    ended = registry.revoke_user(user_key)
+    if ended:
+        audit.record("user_sessions_revoked", target=ended[0]["sub"], count=len(ended))
+        flash(f"Ended {len(ended)} session(s) of {ended[0]['name']}.")
+    _end_own_if([e["handle"] for e in ended])
+    return redirect(url_for("admin.list_sessions"))
+
+
+def _end_own_if(handles: list[str]) -> None:
+    # This request would otherwise save the admin's own revoked session straight back.
+    if registry.get_handle(session.sid) in handles:
+        sessions.end()
+
+
+@bp.app_template_filter("when")
+def when(value: Any) -> str:
+    """A credential expiry as stored (Unix time or ISO 8601 text) in UTC, with how far from now."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return describe_time(value, sessions._now(), expiry=True)
+
+
+def init_app(app: Flask) -> None:
+    """Register the admin pages."""
+    app.register_blueprint(bp)

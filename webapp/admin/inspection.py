@@ -1,0 +1,128 @@
+"""What the admin pages show of a session's tokens: decoded, verified, judged; never the token."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import requests
+from joserfc import jwt
+from joserfc.errors import JoseError
+
+from ..tokens import (
+    KeySetCache,
+    TokenError,
+    check_sts_compatibility,
+    decode_unverified,
+    verify_id_token,
+)
+from ..tokens.parse import utc_iso
+
+TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def describe_time(timestamp: Any, now: float, *, expiry: bool = False) -> str:
+    """A NumericDate in UTC plus how far from now, e.g. '2025-01-01T08:00:00Z (expires in 8 h)'."""
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+        return json.dumps(timestamp)
+    if not math.isfinite(timestamp) or abs(timestamp) > LAST_SECOND:
+        return f"{timestamp} (not a usable time)"
+    delta = timestamp - now
+    size = abs(delta)
+    if size < 60:
+        span = f"{int(size)} s"
+    elif size < 2 * 3600:
+        span = f"{int(size // 60)} min"
+    elif size < 2 * 86400:
+        span = f"{int(size // 3600)} h"
+    else:
+        span = f"{int(size // 86400)} days"
+    if expiry:
+        relative = f"expires in {span}" if delta >= 0 else f"expired {span} ago"
+    else:
+        relative = f"in {span}" if delta >= 0 else f"{span} ago"
+    return f"{utc_iso(timestamp // 1)} ({relative})"
+
+
+def _rows(values: dict[str, Any], now: float) -> list[tuple[str, str]]:
+    rows = []
+    for name, value in values.items():
+        if name in TIME_CLAIMS:
+            text = describe_time(value, now, expiry=name == "exp")
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        rows.append((name, text))
+    return rows
+
+
+def check_signature(token: str, keys: KeySetCache) -> None:
+    """Raise TokenError unless the token carries a valid RS256 signature by the issuer's keys."""
+    header = decode_unverified(token).header
+    if header.get("alg") != "RS256":
+        raise TokenError(f"Signed with {header.get('alg')!r}; only RS256 is accepted.")
+    kid = header.get("kid")
+    key = keys.find_key(kid if isinstance(kid, str) else None)
+    try:
+        jwt.decode(token, key, algorithms=["RS256"])
+    except (JoseError, ValueError) as error:
+        raise TokenError("The signature does not match the issuer's key.") from error
+
+
+def inspect_token(
+    kind: str, token: str, *, keys: KeySetCache, issuer: str, client_id: str, now: float
+) -> dict[str, Any]:
+    """Decoded header and claims, signature check and STS verdict for one token (no token text)."""
+    report: dict[str, Any] = {"kind": kind, "present": bool(token)}
+    if not token:
+        return report
+    verdict = check_sts_compatibility(token, provider_url=issuer, audiences=[client_id], now=now)
+    report["verdict"] = verdict
+    try:
+        decoded = decode_unverified(token)
+    except TokenError as error:
+        report.update(length=len(token), fingerprint=None, error=error.reason)
+        return report
+    report.update(
+        length=decoded.length,
+        fingerprint=decoded.fingerprint,
+        header=_rows(decoded.header, now),
+        claims=_rows(decoded.claims, now),
+    )
+    try:
+        if kind == "ID token":
+            verify_id_token(
+                token, keys=keys, issuer=issuer, client_id=client_id, nonce=None, now=now
+            )
+            report["signature"] = (True, "Signature, issuer, audience and times verified.")
+        else:
+            check_signature(token, keys)
+            report["signature"] = (True, "Signature verified (claims are not checked here).")
+    except TokenError as error:
+        report["signature"] = (False, error.reason)
+    except requests.RequestException:
+        report["signature"] = (False, "Not checked: the issuer's keys could not be fetched.")
+    return report
+
+
+def inspect_session(
+    data: dict[str, Any], *, keys: KeySetCache, issuer: str, client_id: str, now: float
+) -> dict[str, Any]:
+    """Everything the admin views show about one stored session, secrets left out."""
+    tokens = data.get("tokens") or {}
+    aws = data.get("aws") or {}
+    checks = {"keys": keys, "issuer": issuer, "client_id": client_id, "now": now}
+    return {
+        "user": data.get("user") or {},
+        "signed_in_at": data.get("signed_in_at"),
+        "last_seen": data.get("last_seen"),
+        "tokens": [
+            inspect_token("ID token", tokens.get("id_token") or "", **checks),
+            inspect_token("Access token", tokens.get("access_token") or "", **checks),
+        ],
+        "refresh_token": bool(tokens.get("refresh_token")),
+        "aws": {k: aws.get(k) for k in ("role_arn", "assumed_role_arn", "expiration")}
+        if aws
+        else None,
+    }
