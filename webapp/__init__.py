@@ -10,7 +10,20 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, config, errors, pages, role_picker, sessions, sts
+from . import (
+    admin,
+    auth,
+    backchannel,
+    cli,
+    config,
+    errors,
+    pages,
+    registry,
+    resources,
+    role_picker,
+    sessions,
+    sts,
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,11 +42,15 @@ def _build(settings: dict[str, Any]) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     sessions.init_app(app)
+    registry.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)
     sts.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(role_picker.bp)
+    app.register_blueprint(resources.bp)
+    admin.init_app(app)
+    backchannel.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
     if app.config["PROXY_FIX"]:

@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app, session
 
-from . import auth, sessions
+from . import audit, auth, sessions
 from .roles import load_rules, role_name, roles_for
 from .sts_errors import NoRoleError, RoleChoiceNeeded, SignInAgain, StsProblem, register_handlers
 from .tokens import TokenError, check_sts_compatibility, decode_unverified
@@ -151,6 +151,7 @@ def _assume(role_arn: str) -> AwsCredentials:
     )
     claims = decode_unverified(id_token).claims
     if not verdict.accepted:
+        audit.record("role_assumed", role=role_arn, outcome="PreflightRefused")
         raise StsProblem("PreflightRefused", "", findings=verdict.findings, claims=claims)
     params = {
         "RoleArn": role_arn,
@@ -171,12 +172,13 @@ def _assume(role_arn: str) -> AwsCredentials:
                 params["DurationSeconds"] = SAFE_DURATION
                 continue
             log.warning("AssumeRoleWithWebIdentity %s refused: %s %s", role_arn, code, message)
+            audit.record("role_assumed", role=role_arn, outcome=code)
             raise StsProblem(code, message, role_arn=role_arn, claims=claims) from exc
         except BotoCoreError as exc:
             log.warning("STS unreachable: %s", exc)
             raise StsProblem("Unreachable", str(exc), role_arn=role_arn) from exc
     c = answer["Credentials"]
-    log.info("assumed %s for %s", role_arn, claims.get("sub"))
+    audit.record("role_assumed", role=role_arn, outcome="ok")
     return AwsCredentials(
         access_key_id=c["AccessKeyId"],
         secret_access_key=c["SecretAccessKey"],
