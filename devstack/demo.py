@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import requests
+
 from devstack.__main__ import spawn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +84,13 @@ def main() -> int:
         env.update(_start_devstack(procs))
         env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
         env.update(_read_dotenv(ROOT / ".env"))
+        # Like the Auth0 application's Back-Channel Logout URI: signing out at the IdP ends the
+        # portal session too.
+        requests.post(
+            env["AUTH0_ISSUER"] + "_devstack/backchannel",
+            json={"urls": [f"http://{APP_ADDRESS}/backchannel-logout"]},
+            timeout=5,
+        ).raise_for_status()
         gunicorn = Path(sys.executable).with_name("gunicorn")
         procs.append(
             subprocess.Popen(
