@@ -796,3 +796,15 @@ def test_presigned_url_of_an_expired_session_is_expired_token(
     aws.state.sessions[creds["AccessKeyId"]].expiration = time.time() - 1
     # What S3 says to a URL signed with temporary credentials that have expired since.
     assert s3_code(requests.get(url, timeout=10)) == (400, "ExpiredToken")
+
+
+def test_latency_switch_slows_every_aws_call_until_reset(
+    aws: LocalAWS, admin: dict[str, str]
+) -> None:
+    s3 = client(aws, "s3", admin)
+    misbehave(aws, {"latency_ms": 300})
+    started = time.monotonic()
+    s3.list_buckets()
+    assert time.monotonic() - started >= 0.3
+    requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
+    assert aws.state.latency_ms == 0

@@ -53,6 +53,8 @@ class Front:
             return self.devstack(request)
         if request.path == "/federation":
             return self.federation(request)
+        if self.state.latency_ms and not request.path.startswith("/moto-api/"):
+            time.sleep(self.state.latency_ms / 1000)  # a real region is a network round trip away
         if params.get("Action") == "AssumeRoleWithWebIdentity":
             return self.assume_role_with_web_identity(params)
         # The key: in Authorization (header auth) or X-Amz-Credential (presigned URLs).
@@ -110,6 +112,8 @@ class Front:
                     self.state.forced_error = forced if forced and forced["times"] > 0 else None
                 if "sts_delay_ms" in switches:
                     self.state.delay_ms = int(switches["sts_delay_ms"] or 0)
+                if "latency_ms" in switches:
+                    self.state.latency_ms = int(switches["latency_ms"] or 0)
             return Response('{"status": "ok"}', content_type="application/json")
         return Response('{"error": "not found"}', 404, content_type="application/json")
 

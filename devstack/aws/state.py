@@ -30,6 +30,7 @@ class FrontState:
     federation_counts: Counter[str] = field(default_factory=Counter)
     forced_error: dict[str, Any] | None = None
     delay_ms: int = 0
+    latency_ms: int = 0  # added to every AWS API call, to mimic a real region's round trip
     sessions: dict[str, Session] = field(default_factory=dict)
     signin_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
 
@@ -64,3 +65,4 @@ class FrontState:
             self.federation_counts.clear()
             self.forced_error = None
             self.delay_ms = 0
+            self.latency_ms = 0
