@@ -5,15 +5,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import redis
 import requests
 
-from devstack.__main__ import spawn
-from tests.conftest import AuthActions, Devstack, free_port
+from devstack.processes import free_port, spawn, start_redis
+from tests.conftest import AuthActions, Devstack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,28 +23,11 @@ class Stack:
         if not shutil.which("redis-server"):
             sys.exit("bench needs redis-server (apt-get install redis-server)")
         self.procs: list[subprocess.Popen] = []
-        port = free_port()
-        self.procs.append(
-            subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--dir",
-                    tempfile.mkdtemp(prefix="bench-redis-"),
-                ],
-                stdout=subprocess.DEVNULL,
-            )
-        )
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
-        proc, env = spawn("--idp-port", str(free_port()), "--aws-port", str(free_port()), cwd=ROOT)
+        proc, self.redis_url = start_redis()
+        self.procs.append(proc)
+        proc, env = spawn("--idp-port", str(free_port()), "--aws-port", str(free_port()))
         self.procs.append(proc)
         self.devstack = Devstack(env["AUTH0_ISSUER"], env["AWS_ENDPOINT_URL"], env)
-        redis.Redis.from_url(self.redis_url).ping()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import subprocess
 import sys
 import threading
 import tomllib
 from pathlib import Path
-from typing import Any
 
 from werkzeug.serving import make_server
 
@@ -40,29 +38,6 @@ def environment(seed: dict, issuer: str, aws_url: str) -> dict[str, str]:
         "AWS_REGION": seed.get("aws", {}).get("region", "us-east-1"),
         "ROLE_RULES": str(HERE / "roles.toml"),
     }
-
-
-def spawn(*args: str, cwd: Path = HERE.parent) -> tuple[subprocess.Popen, dict[str, str]]:
-    """Start `python -m devstack ARGS` and return it once ready, with the settings it printed."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devstack", *args], cwd=cwd, stdout=subprocess.PIPE, text=True
-    )
-    env: dict[str, str] = {}
-    for line in proc.stdout:
-        if line.startswith("# devstack ready"):
-            # Keep draining its output so the stand-ins never block on a full pipe.
-            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
-            return proc, env
-        if "=" in line and not line.startswith("#"):
-            key, _, value = line.strip().partition("=")
-            env[key] = value
-    proc.wait(10)
-    raise RuntimeError(f"the devstack did not start (exit {proc.returncode}); are its ports free?")
-
-
-def _drain(stream: Any) -> None:
-    with stream:
-        stream.read()
 
 
 def main(argv: list[str] | None = None) -> int:

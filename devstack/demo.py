@@ -6,25 +6,17 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
 
-from devstack.__main__ import spawn
+from devstack.processes import spawn, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ADDRESS = os.environ.get("PORTAL_BIND", "127.0.0.1:5000")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -41,26 +33,9 @@ def _start_redis(procs: list[subprocess.Popen]) -> str:
         return os.environ["REDIS_URL"]
     if not shutil.which("redis-server"):
         sys.exit("Redis is needed: install it (apt-get install redis-server) or set REDIS_URL.")
-    port = _free_port()
-    procs.append(
-        subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                tempfile.mkdtemp(prefix="portal-redis-"),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-    )
-    return f"redis://127.0.0.1:{port}/0"
+    proc, url = start_redis()
+    procs.append(proc)
+    return url
 
 
 def _start_devstack(procs: list[subprocess.Popen]) -> dict[str, str]:

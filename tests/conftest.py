@@ -6,7 +6,6 @@ import html
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ import pytest
 import redis
 import requests
 
-from devstack.__main__ import load_seed, spawn
+from devstack.__main__ import load_seed
+from devstack.processes import free_port, spawn, start_redis
 from webapp import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,13 +25,6 @@ SEED = load_seed()
 TENANT = SEED["tenant"]
 USERS = {u["username"]: u for u in SEED["users"]}
 SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
-
-
-def free_port() -> int:
-    """A TCP port that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, timeout: float = 30.0) -> None:
@@ -57,7 +50,7 @@ class RedisServer:
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> RedisServer:
+def redis_server() -> RedisServer:
     """A private redis-server on a free port (falls back to TEST_REDIS_URL)."""
     if not shutil.which("redis-server"):
         url = os.environ.get("TEST_REDIS_URL")
@@ -65,30 +58,8 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> RedisServer:
             pytest.exit("redis-server is not installed: apt-get install redis-server", 2)
         yield RedisServer(url, None)
         return
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    server = RedisServer(f"redis://127.0.0.1:{port}/0", proc)
-    for _ in range(100):
-        try:
-            server.client().ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
+    proc, url = start_redis()
+    server = RedisServer(url, proc)
     yield server
     proc.terminate()
     proc.wait(5)
@@ -117,7 +88,7 @@ class Devstack:
 def devstack() -> Devstack:
     """`python -m devstack` on free ports, as a separate process, for the whole run."""
     try:
-        proc, env = spawn("--idp-port", str(free_port()), "--aws-port", str(free_port()), cwd=ROOT)
+        proc, env = spawn("--idp-port", str(free_port()), "--aws-port", str(free_port()))
     except RuntimeError as exc:
         pytest.exit(str(exc), 2)
     stack = Devstack(env["AUTH0_ISSUER"], env["AWS_ENDPOINT_URL"], env)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
 import time
 
 import pytest
 
-from tests.conftest import AuthActions, app_config, free_port
+from devstack.processes import free_port, start_redis
+from tests.conftest import AuthActions, app_config
 from webapp import create_app, sessions
 
 PREFIX = sessions.KEY_PREFIX
@@ -164,25 +164,9 @@ def test_session_with_a_malformed_cookie_is_new(app):
     assert client.get("/").status_code == 200
 
 
-def start_redis(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )
-    import redis
-
-    for _ in range(100):
-        try:
-            redis.Redis(port=port).ping()
-            return proc
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise RuntimeError("redis did not start")
-
-
 def test_redis_outage_is_a_quick_503_and_recovers_without_restart(devstack, redis_server):
     port = free_port()
-    proc = start_redis(port)
+    proc, _ = start_redis(port)
     app = create_app(app_config(devstack, redis_server, REDIS_URL=f"redis://127.0.0.1:{port}/0"))
     client = app.test_client()
     assert AuthActions(client, devstack).login("alice").status_code == 302
@@ -200,7 +184,7 @@ def test_redis_outage_is_a_quick_503_and_recovers_without_restart(devstack, redi
     ready = client.get("/readyz")
     assert ready.status_code == 503 and ready.json["checks"]["redis"].startswith("failed")
 
-    proc = start_redis(port)  # an empty Redis: the old session is gone, the app carries on
+    proc, _ = start_redis(port)  # an empty Redis: the old session is gone, the app carries on
     try:
         assert client.get("/").status_code == 200
         assert not signed_in(client)
