@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import redis
 import requests
+from werkzeug.serving import make_server
 
 from devstack.__main__ import load_seed
 from devstack.processes import free_port, spawn, start_redis
@@ -25,6 +30,20 @@ SEED = load_seed()
 TENANT = SEED["tenant"]
 USERS = {u["username"]: u for u in SEED["users"]}
 SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+
+
+@contextlib.contextmanager
+def serve(wsgi_app: Any) -> Iterator[str]:
+    """Serve a WSGI app over real HTTP on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 def wait_for(url: str, timeout: float = 30.0) -> None:

@@ -4,43 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable
 
 import pytest
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import USERS, AuthActions
+from tests.conftest import USERS, AuthActions, serve
 from tests.test_registry import sign_in
 from webapp import backchannel, registry
 
 REFUSED = "back-channel logout refused"
 
 
-def serve(wsgi_app) -> tuple[str, Callable[[], None]]:
-    """Serve a WSGI app on a free loopback port in a thread; return its URL and a stopper."""
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-    return f"http://127.0.0.1:{server.server_port}", stop
-
-
 @pytest.fixture
 def receiver(app, devstack):
     """The app served over HTTP, registered as the IdP's back-channel logout URL."""
-    url, stop = serve(app)
-    devstack.idp("POST", "_devstack/backchannel", json={"urls": [f"{url}/backchannel-logout"]})
-    yield url
-    devstack.idp("POST", "_devstack/backchannel", json={"urls": []})
-    stop()
+    with serve(app) as url:
+        devstack.idp("POST", "_devstack/backchannel", json={"urls": [f"{url}/backchannel-logout"]})
+        yield url
+        devstack.idp("POST", "_devstack/backchannel", json={"urls": []})
 
 
 @pytest.fixture
@@ -53,11 +35,10 @@ def captured(devstack):
         tokens.append(request.form["logout_token"])
         return Response("ok")
 
-    url, stop = serve(catch)
-    devstack.idp("POST", "_devstack/backchannel", json={"urls": [url]})
-    yield tokens
-    devstack.idp("POST", "_devstack/backchannel", json={"urls": []})
-    stop()
+    with serve(catch) as url:
+        devstack.idp("POST", "_devstack/backchannel", json={"urls": [url]})
+        yield tokens
+        devstack.idp("POST", "_devstack/backchannel", json={"urls": []})
 
 
 def signed_in(client) -> bool:

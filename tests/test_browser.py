@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import threading
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.conftest import serve
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -15,12 +15,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture
 def live_url(app):
     """The app served over real HTTP on a free loopback port."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -24,10 +24,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from joserfc import jwt
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from devstack.aws import LocalAWS
+from devstack.idp import create_idp_app
+from tests.conftest import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 with open(ROOT / "devstack" / "seed.toml", "rb") as seed_file:
@@ -97,29 +98,14 @@ class Issuer:
         return self.mint(self.claims(user, **overrides))
 
 
-def serve(app: Any) -> tuple[Any, threading.Thread]:
-    """Serve a WSGI app on a free loopback port in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread
-
-
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[Issuer]:
     """The test issuer over HTTP; it also fronts the devstack IdP when that is importable."""
     issuer = Issuer()
-    server, thread = serve(issuer.app)
-    issuer.url = f"http://127.0.0.1:{server.server_port}/"
-    try:
-        from devstack.idp import create_idp_app
-    except ImportError:
-        pass
-    else:
+    with serve(issuer.app) as url:
+        issuer.url = url + "/"
         issuer.idp_app = create_idp_app(SEED, issuer.url)
-    yield issuer
-    server.shutdown()
-    thread.join()
+        yield issuer
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import hmac
 import json
 import re
 import secrets
-import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -24,10 +23,10 @@ from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.util import urlsafe_b64decode
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from devstack.idp import create_idp_app
+from tests.conftest import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 with open(ROOT / "devstack" / "seed.toml", "rb") as seed_file:
@@ -95,25 +94,14 @@ class Flow:
         return cls(params, verifier)
 
 
-def serve(app: Any) -> tuple[Any, threading.Thread]:
-    """Serve a WSGI app on a free loopback port in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread
-
-
 @pytest.fixture(scope="module")
 def idp() -> Iterator[Idp]:
     """The IdP app over real HTTP on a free port."""
     holder: dict[str, Any] = {}
     # The issuer needs the port, which is only known once the socket is bound.
-    server, thread = serve(lambda environ, start: holder["app"](environ, start_response=start))
-    issuer = f"http://127.0.0.1:{server.server_port}/"
-    holder["app"] = create_idp_app(SEED, issuer)
-    yield Idp(issuer)
-    server.shutdown()
-    thread.join()
+    with serve(lambda environ, start: holder["app"](environ, start_response=start)) as url:
+        holder["app"] = create_idp_app(SEED, url + "/")
+        yield Idp(url + "/")
 
 
 @pytest.fixture(autouse=True)
@@ -141,10 +129,8 @@ def receiver() -> Iterator[Receiver]:
         received.append({**request.form, "content_type": request.content_type or ""})
         return Response("", status=200)
 
-    server, thread = serve(app)
-    yield Receiver(f"http://127.0.0.1:{server.server_port}/backchannel-logout", received)
-    server.shutdown()
-    thread.join()
+    with serve(app) as url:
+        yield Receiver(f"{url}/backchannel-logout", received)
 
 
 def hidden_fields(page: str) -> dict[str, str]:
