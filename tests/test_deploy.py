@@ -70,6 +70,10 @@ def render_nginx(tmp: Path, app_port: int, http_port: int, https_port: int) -> P
     }.items():
         assert old in text, old
         text = text.replace(old, new)
+    if os.geteuid() == 0:
+        # nginx started by root drops its workers to `nobody`, who cannot read a checkout or a
+        # temp folder that only root may enter: keep this test's workers as the caller.
+        text = "user root;\n" + text
     path = tmp / "nginx.conf"
     path.write_text(text)
     return path
