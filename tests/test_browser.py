@@ -74,3 +74,32 @@ def test_wrong_password_stays_at_the_idp(page, live_url, devstack):
     sign_in(page, live_url, "alice", "not-her-password")
     assert page.url.startswith(devstack.issuer)
     assert page.locator("input[name=password]").is_visible()
+
+
+def test_bob_browses_downloads_and_opens_the_console(page, live_url, devstack):
+    sign_in(page, live_url, "bob", "bob-password")
+    page.wait_for_url(live_url + "/")
+    page.get_by_role("link", name="See your AWS resources").click()
+    assert page.get_by_text("Not permitted for portal-reader.").first.is_visible()
+    page.get_by_role("link", name="shared-docs").click()
+    with page.expect_response(lambda r: "X-Amz-Signature" in r.url) as download:
+        page.get_by_role("link", name="README.txt").click()
+    assert download.value.status == 200  # the presigned URL, served by the local S3
+    page.goto(live_url + "/resources/s3/private-finance")
+    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    page.goto(live_url + "/resources")
+    with page.context.expect_page() as opened:  # the console opens in a tab of its own
+        page.get_by_role("button", name="Open AWS console").click()
+    console = opened.value
+    console.wait_for_load_state()
+    assert console.url.startswith(devstack.aws_url + "/federation?Action=login")
+    assert console.get_by_text("assumed-role/portal-reader").first.is_visible()
+
+
+def test_cli_credentials_need_the_reveal_button(page, live_url, devstack):
+    sign_in(page, live_url, "bob", "bob-password")
+    page.wait_for_url(live_url + "/")
+    page.goto(live_url + "/resources/credentials")
+    assert "AWS_SECRET_ACCESS_KEY=" not in page.content()
+    page.locator("form button[type=submit]", has_text="Show").first.click()
+    assert "export AWS_SECRET_ACCESS_KEY=" in page.content()
