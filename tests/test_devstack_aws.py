@@ -8,11 +8,9 @@ import re
 import secrets
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html import unescape
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,13 +26,8 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.aws import LocalAWS
 from devstack.idp import create_idp_app
-from tests.conftest import serve
+from tests.conftest import SEED, TENANT, USERS, serve
 
-ROOT = Path(__file__).resolve().parent.parent
-with open(ROOT / "devstack" / "seed.toml", "rb") as seed_file:
-    SEED = tomllib.load(seed_file)
-TENANT = SEED["tenant"]
-USERS = {u["username"]: u for u in SEED["users"]}
 CLIENT_ID = TENANT["client_id"]
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}

@@ -8,11 +8,9 @@ import json
 import re
 import secrets
 import time
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,13 +24,8 @@ from joserfc.util import urlsafe_b64decode
 from werkzeug.wrappers import Request, Response
 
 from devstack.idp import create_idp_app
-from tests.conftest import serve
+from tests.conftest import SEED, TENANT, USERS, serve
 
-ROOT = Path(__file__).resolve().parent.parent
-with open(ROOT / "devstack" / "seed.toml", "rb") as seed_file:
-    SEED = tomllib.load(seed_file)
-TENANT = SEED["tenant"]
-USERS = {u["username"]: u for u in SEED["users"]}
 CLIENT_ID = TENANT["client_id"]
 SECRET = TENANT["client_secret"]
 ROLES = TENANT["roles_claim"]
