@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .parse import DecodedToken, TokenError, TokenFormatError, decode_unverified
 from .verdict import Finding, Verdict, check_sts_compatibility, role_session_name
-from .verify import KeySetCache, verify_id_token
+from .verify import KeySetCache, verify_id_token, verify_signature
 
 __all__ = [
     "DecodedToken",
@@ -17,4 +17,5 @@ __all__ = [
     "decode_unverified",
     "role_session_name",
     "verify_id_token",
+    "verify_signature",
 ]

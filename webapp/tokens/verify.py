@@ -66,6 +66,29 @@ class KeySetCache:
             return None
 
 
+def verify_signature(token: str, keys: KeySetCache) -> dict:
+    """Return the claims of a token RS256-signed by one of the issuer's published keys.
+
+    Only the signature is checked; callers check the claims their kind of token needs.
+    """
+    header = decode_unverified(token).header
+    alg = header.get("alg")
+    if alg != ALLOWED_ALG:  # before any key is touched: no alg-confusion, no alg none
+        raise TokenError(_alg_reason(alg))
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise TokenError("The token's key id (kid) is not a string.")
+    key = keys.find_key(kid)
+    try:
+        return jwt.decode(token, key, algorithms=[ALLOWED_ALG]).claims
+    except BadSignatureError as error:
+        raise TokenError("The token's signature does not match the issuer's key.") from error
+    except (JoseError, ValueError) as error:
+        raise TokenError(
+            "The token's signature could not be checked with the issuer's key."
+        ) from error
+
+
 def verify_id_token(
     token: str,
     *,
@@ -77,23 +100,7 @@ def verify_id_token(
     now: float | None = None,
 ) -> dict:
     """Return the claims of an ID token passing every OIDC check, else raise TokenError."""
-    header = decode_unverified(token).header
-    alg = header.get("alg")
-    if alg != ALLOWED_ALG:
-        raise TokenError(_alg_reason(alg))
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise TokenError("The token's key id (kid) is not a string.")
-    key = keys.find_key(kid)
-    try:
-        claims = jwt.decode(token, key, algorithms=[ALLOWED_ALG]).claims
-    except BadSignatureError as error:
-        raise TokenError("The token's signature does not match the issuer's key.") from error
-    except (JoseError, ValueError) as error:
-        raise TokenError(
-            "The token's signature could not be checked with the issuer's key."
-        ) from error
-
+    claims = verify_signature(token, keys)
     now = time.time() if now is None else now
     registry = jwt.JWTClaimsRegistry(
         now=int(now),
