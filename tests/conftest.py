@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from devstack.__main__ import load_seed
 from devstack.processes import free_port, spawn, start_redis
-from webapp import create_app
+from webapp import create_app, sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = load_seed()
@@ -142,6 +142,19 @@ def app(devstack: Devstack, redis_server: RedisServer):
     """The app under test, on a flushed Redis."""
     redis_server.client().flushdb()
     return create_app(app_config(devstack, redis_server))
+
+
+@pytest.fixture
+def travel(monkeypatch: pytest.MonkeyPatch):
+    """travel(seconds): set the app's clock that far past the start of the test."""
+    start = time.time()
+    return lambda seconds: monkeypatch.setattr(sessions, "clock", lambda: start + seconds)
+
+
+def stored_session(app, client) -> dict:
+    """The decrypted session behind a test client's cookie, straight from Redis."""
+    with app.app_context():
+        return sessions.load(client.get_cookie("session").value)
 
 
 class AuthActions:

@@ -9,7 +9,7 @@ import re
 import pytest
 from flask import session
 
-from tests.conftest import USERS, AuthActions, csrf_token
+from tests.conftest import USERS, AuthActions, csrf_token, stored_session
 from tests.test_registry import sign_in
 from webapp import audit, registry, sessions
 
@@ -28,16 +28,10 @@ def handle_of(client) -> str:
     return registry.get_handle(client.get_cookie("session").value)
 
 
-def stored(app, client) -> dict:
-    """The decrypted session behind a client's cookie, straight from Redis."""
-    key = sessions.KEY_PREFIX + client.get_cookie("session").value
-    return app.session_interface._retrieve_session_data(key)
-
-
 def give_aws_credentials(app, client, redis_server) -> None:
     """Seal AWS credentials into a client's stored session, as the STS broker does."""
     key = sessions.KEY_PREFIX + client.get_cookie("session").value
-    data = {**stored(app, client), "aws": AWS}
+    data = {**stored_session(app, client), "aws": AWS}
     blob = app.session_interface.cipher.seal(json.dumps(data).encode(), key)
     redis_server.client().set(key, blob, keepttl=True)
 
@@ -113,7 +107,7 @@ def test_own_tokens_decoded_with_both_verdicts(client, auth):
 
 def test_a_forged_token_in_the_session_is_shown_unverified(app, client, auth, redis_server):
     auth.login("alice")
-    data = stored(app, client)
+    data = stored_session(app, client)
     header, payload, signature = data["tokens"]["access_token"].split(".")
     data["tokens"]["access_token"] = f"{header}.{payload}.{signature[:-6]}AAAAAA"
     key = sessions.KEY_PREFIX + client.get_cookie("session").value
@@ -270,7 +264,7 @@ def test_no_admin_page_shows_a_token_a_secret_or_a_session_id(
     secrets += [real["secret_access_key"], real["session_token"]]
     for someone in (client, bob):
         secrets.append(someone.get_cookie("session").value)
-        for token in stored(app, someone)["tokens"].values():
+        for token in stored_session(app, someone)["tokens"].values():
             if isinstance(token, str) and token:
                 secrets.extend([token, *token.split(".")])
     assert len(secrets) > 14

@@ -9,7 +9,7 @@ import time
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import USERS, AuthActions, serve
+from tests.conftest import USERS, AuthActions, serve, stored_session
 from tests.test_registry import sign_in
 from webapp import backchannel, registry
 
@@ -46,8 +46,7 @@ def signed_in(client) -> bool:
 
 
 def idp_sid(app, client) -> str:
-    key = "portal:session:" + client.get_cookie("session").value
-    return app.session_interface._retrieve_session_data(key)["user"]["sid"]
+    return stored_session(app, client)["user"]["sid"]
 
 
 def send(devstack, **body) -> int:
@@ -149,8 +148,7 @@ def test_malformed_requests_get_a_json_400(app, form):
 
 def test_an_id_token_is_not_a_logout_token(app, client, auth):
     auth.login("alice")
-    key = "portal:session:" + client.get_cookie("session").value
-    id_token = app.session_interface._retrieve_session_data(key)["tokens"]["id_token"]
+    id_token = stored_session(app, client)["tokens"]["id_token"]
     response = app.test_client().post("/backchannel-logout", data={"logout_token": id_token})
     assert response.status_code == 400
     assert signed_in(client)

@@ -13,6 +13,7 @@ from flask.testing import FlaskCliRunner
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.conftest import stored_session
 from webapp import cli
 
 ISSUER = "https://acme.eu.auth0.com/"
@@ -119,12 +120,10 @@ def test_options_override_the_config(
     assert ("FAIL" in result.output) is (code == 1)
 
 
-def test_devstack_tokens_through_the_real_app(app, auth, redis_server, tmp_path: Path) -> None:
+def test_devstack_tokens_through_the_real_app(app, client, auth, tmp_path: Path) -> None:
     """The IdP's own tokens: the access token is refused for its two-value aud, the ID token not."""
     auth.login("alice")
-    (key,) = redis_server.client().keys("portal:session:*")
-    blob = redis_server.client().get(key)
-    tokens = json.loads(app.session_interface.cipher.open(blob, key.decode()))["tokens"]
+    tokens = stored_session(app, client)["tokens"]
     runner = app.test_cli_runner()
 
     access = runner.invoke(args=["check-token"], input=tokens["access_token"])

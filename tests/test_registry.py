@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from flask import session
 
@@ -18,11 +16,6 @@ def listed(app) -> list[dict]:
 
 def subs(app) -> list[str]:
     return sorted(e["sub"] for e in listed(app))
-
-
-def travel(monkeypatch, seconds: float) -> None:
-    start = time.time()
-    monkeypatch.setattr(sessions, "_now", lambda: start + seconds)
 
 
 def sign_in(app, devstack, username: str):
@@ -61,31 +54,31 @@ def test_revoked_sessions_are_gone_and_never_listed(app, client, auth, devstack,
     assert subs(app) == [USERS["alice"]["sub"]]
 
 
-def test_idle_expired_sessions_are_not_listed(app, client, auth, devstack, monkeypatch):
+def test_idle_expired_sessions_are_not_listed(app, client, auth, devstack, travel):
     sign_in(app, devstack, "bob")
     auth.login("alice")
-    travel(monkeypatch, 20 * 60)
+    travel(20 * 60)
     client.get("/")  # alice stays active; bob does not
     assert subs(app) == sorted([USERS["alice"]["sub"], USERS["bob"]["sub"]])
-    travel(monkeypatch, 32 * 60)
+    travel(32 * 60)
     assert subs(app) == [USERS["alice"]["sub"]]
-    travel(monkeypatch, 20 * 60 + 32 * 60)
+    travel(20 * 60 + 32 * 60)
     assert subs(app) == []
 
 
-def test_absolutely_expired_sessions_are_not_listed(devstack, redis_server, monkeypatch):
+def test_absolutely_expired_sessions_are_not_listed(devstack, redis_server, travel):
     redis_server.client().flushdb()
     app = create_app(app_config(devstack, redis_server, SESSION_MAX_HOURS=1))
     bob = sign_in(app, devstack, "bob")
-    travel(monkeypatch, 20 * 60)
+    travel(20 * 60)
     bob.get("/")
-    travel(monkeypatch, 30 * 60)
+    travel(30 * 60)
     alice = sign_in(app, devstack, "alice")
     for minutes in (40, 55):
-        travel(monkeypatch, minutes * 60)
+        travel(minutes * 60)
         bob.get("/")
         alice.get("/")
-    travel(monkeypatch, 61 * 60)
+    travel(61 * 60)
     alice.get("/")
     # Bob was active a minute ago but is past the absolute limit; his key is still in Redis.
     assert subs(app) == [USERS["alice"]["sub"]]
@@ -99,19 +92,19 @@ def test_entry_without_its_session_is_pruned(app, client, auth, redis_server):
     assert not redis_server.client().exists(registry.PREFIX + registry.get_handle(sid))
 
 
-def test_last_seen_is_written_at_most_once_a_minute(app, client, auth, redis_server, monkeypatch):
+def test_last_seen_is_written_at_most_once_a_minute(app, client, auth, redis_server, travel):
     auth.login("alice")
     r = redis_server.client()
     (signed_in,) = listed(app)
     r.config_resetstat()
     for seconds in (10, 30, 50):
-        travel(monkeypatch, seconds)
+        travel(seconds)
         client.get("/")
     writes = r.info("commandstats")
     assert "cmdstat_zadd" not in writes and "cmdstat_sadd" not in writes
-    travel(monkeypatch, 50)
+    travel(50)
     assert listed(app)[0]["last_seen"] == signed_in["last_seen"]
-    travel(monkeypatch, 70)
+    travel(70)
     client.get("/")
     assert r.info("commandstats")["cmdstat_zadd"]["calls"] == 1
     assert listed(app)[0]["last_seen"] > signed_in["last_seen"] + 60

@@ -14,7 +14,7 @@ import requests
 
 from tests.conftest import SEED, csrf_token
 from tests.test_resources_listers import big_bucket_keys
-from webapp import resources, sts
+from webapp import resources, sessions, sts
 from webapp.resources import cache, s3
 from webapp.resources.model import Page, Service
 
@@ -196,7 +196,7 @@ def test_repeated_page_views_build_no_new_clients(app, client, auth):
 def test_listings_are_kept_briefly_and_sealed(client, auth, redis_server):
     sign_in(client, auth, "bob")
     assert "shared-docs" in panel(text(client.get("/resources")), "s3")
-    keys = redis_server.client().keys(cache.KEY_PREFIX + "*")
+    keys = redis_server.client().keys(sessions.LISTINGS_PREFIX + "*")
     assert len(keys) == 1 and 0 < redis_server.client().ttl(keys[0]) <= cache.TTL_SECONDS
     stored = redis_server.client().hgetall(keys[0])
     assert len(stored) == 2  # S3 and DynamoDB; denials are not cached

@@ -70,27 +70,22 @@ def test_logout_deletes_the_key_and_the_old_cookie_is_signed_out(app, client, au
     assert not signed_in(replay)
 
 
-def travel(monkeypatch, seconds: float) -> None:
-    start = time.time()
-    monkeypatch.setattr(sessions, "_now", lambda: start + seconds)
-
-
-def test_idle_timeout(client, auth, monkeypatch):
+def test_idle_timeout(client, auth, travel):
     auth.login("alice")
-    travel(monkeypatch, 29 * 60)
+    travel(29 * 60)
     assert signed_in(client)  # activity resets the idle clock
-    travel(monkeypatch, 29 * 60 + 29 * 60)
+    travel(29 * 60 + 29 * 60)
     assert signed_in(client)
-    travel(monkeypatch, 29 * 60 + 29 * 60 + 31 * 60)
+    travel(29 * 60 + 29 * 60 + 31 * 60)
     assert not signed_in(client)
 
 
-def test_absolute_timeout_despite_activity(client, auth, monkeypatch):
+def test_absolute_timeout_despite_activity(client, auth, travel):
     auth.login("alice")
     for step in range(1, 12 * 3 + 1):  # a click every 20 minutes for 12 hours
-        travel(monkeypatch, step * 20 * 60 - 5)
+        travel(step * 20 * 60 - 5)
         assert signed_in(client), step
-    travel(monkeypatch, 12 * 3600 + 60)
+    travel(12 * 3600 + 60)
     assert not signed_in(client)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -103,30 +102,25 @@ def test_several_role_matches_redirect_to_the_picker(probe_app, devstack):
     assert response.headers["Location"] == "/roles?next=/_probe/creds"
 
 
-def travel(monkeypatch, seconds: float) -> None:
-    start = time.time()
-    monkeypatch.setattr(sessions, "_now", lambda: start + seconds)
-
-
-def test_credentials_are_reassumed_near_expiry(devstack, redis_server, monkeypatch):
+def test_credentials_are_reassumed_near_expiry(devstack, redis_server, travel):
     client = make_app(devstack, redis_server, SESSION_IDLE_MINUTES=240).test_client()
     AuthActions(client, devstack).login("bob")
     client.get("/")
-    travel(monkeypatch, 3600 - 400)  # still more than five minutes left: reused
+    travel(3600 - 400)  # still more than five minutes left: reused
     client.get("/")
     assert sts_stats(devstack) == {"ok": 1}
-    travel(monkeypatch, 3600 - 200)  # within five minutes of expiry: re-assumed
+    travel(3600 - 200)  # within five minutes of expiry: re-assumed
     assert "assumed-role/portal-reader/" in home(client)
     assert sts_stats(devstack) == {"ok": 2}
 
 
-def test_expired_id_token_is_renewed_with_the_refresh_token(devstack, redis_server, monkeypatch):
+def test_expired_id_token_is_renewed_with_the_refresh_token(devstack, redis_server, travel):
     app = make_app(devstack, redis_server, SESSION_IDLE_MINUTES=240)
     client = app.test_client()
     AuthActions(client, devstack).login("bob")
     client.get("/")
     refreshes = devstack.idp("GET", "_devstack/stats").json()["token_requests"]["refresh_token"]
-    travel(monkeypatch, TENANT["id_token_lifetime"] + 120)
+    travel(TENANT["id_token_lifetime"] + 120)
     # The IdP signs real-time tokens, so only the app's clock moves: it sees the old ID token as
     # expired, renews it once, and the fresh one is accepted by STS.
     assert "assumed-role/portal-reader/" in home(client)
@@ -135,13 +129,13 @@ def test_expired_id_token_is_renewed_with_the_refresh_token(devstack, redis_serv
     assert sts_stats(devstack) == {"ok": 2}
 
 
-def test_impossible_renewal_sends_to_sign_in_without_a_loop(devstack, redis_server, monkeypatch):
+def test_impossible_renewal_sends_to_sign_in_without_a_loop(devstack, redis_server, travel):
     app = make_app(devstack, redis_server, SESSION_IDLE_MINUTES=240)
     client = app.test_client()
     AuthActions(client, devstack).login("bob")
     with client.session_transaction() as session:
         session["tokens"] = {**session["tokens"], "refresh_token": "revoked-or-bogus"}
-    travel(monkeypatch, TENANT["id_token_lifetime"] + 120)
+    travel(TENANT["id_token_lifetime"] + 120)
     response = client.get("/_probe/creds")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login?next=/_probe/creds"
@@ -268,9 +262,10 @@ def test_token_sts_would_refuse_is_not_sent(probe_app, devstack):
     assert sts_stats(devstack) == {"ok": 0}
 
 
-def test_sign_out_forgets_the_credentials(client, auth, redis_server):
+def test_sign_out_forgets_what_was_kept_beside_the_session(client, auth, redis_server):
     auth.login("bob")
-    client.get("/")
-    assert redis_server.client().keys(sts.CREDS_PREFIX + "*")
+    client.get("/resources")
+    beside = (sessions.CREDENTIALS_PREFIX + "*", sessions.LISTINGS_PREFIX + "*")
+    assert all(redis_server.client().keys(pattern) for pattern in beside)
     auth.logout()
-    assert redis_server.client().keys(sts.CREDS_PREFIX + "*") == []
+    assert not any(redis_server.client().keys(pattern) for pattern in beside)

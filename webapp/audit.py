@@ -18,7 +18,7 @@ STREAM_MAXLEN = 1000
 
 def record(event: str, **fields: Any) -> None:
     """Log an audit event (with the signed-in actor, if any) and append it to the stream."""
-    entry: dict[str, Any] = {"event": event, "at": round(sessions._now(), 3)}
+    entry: dict[str, Any] = {"event": event, "at": round(sessions.clock(), 3)}
     user = session.get("user") if has_request_context() else None
     if user and "actor" not in fields:
         entry["actor"] = user.get("sub")

@@ -75,7 +75,7 @@ def backchannel_logout() -> Any:
             keys=current_app.extensions["webapp.auth"]["keys"],
             issuer=config["AUTH0_ISSUER"],
             client_id=config["AUTH0_CLIENT_ID"],
-            now=sessions._now(),
+            now=sessions.clock(),
         )
     except TokenError as error:
         return _refuse(error.reason)

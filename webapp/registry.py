@@ -48,7 +48,7 @@ def _max_seconds() -> int:
 
 def sync(sid: str, sess: Any) -> None:
     """Write a signed-in session's metadata to the registry (one pipelined round trip)."""
-    user, aws, now = sess["user"], sess.get("aws") or {}, sessions._now()
+    user, aws, now = sess["user"], sess.get("aws") or {}, sessions.clock()
     handle = get_handle(sid)
     entry = {
         "sid": sid,
@@ -80,7 +80,7 @@ def _touch(response: Any) -> Any:
     if "user" in session:
         synced = session.get(_SYNCED) or {}
         aws_expiration = (session.get("aws") or {}).get("expiration") or ""
-        stale = sessions._now() - synced.get("at", 0) >= SYNC_INTERVAL
+        stale = sessions.clock() - synced.get("at", 0) >= SYNC_INTERVAL
         if stale or synced.get("aws") != aws_expiration:
             sync(session.sid, session)
     return response
@@ -112,7 +112,7 @@ def _is_live(entry: dict[str, Any], now: float) -> bool:
 
 def list_sessions(query: str = "") -> list[dict[str, Any]]:
     """Every live session, newest sign-in first, optionally by name, email or sub substring."""
-    now = sessions._now()
+    now = sessions.clock()
     handles = [h.decode() for h in sessions.get_redis().zrange(INDEX, 0, -1)]
     live = [e for e in _entries(handles) if _is_live(e, now)]
     _drop(sorted(set(handles) - {e["handle"] for e in live}))  # ended, expired or unreadable
@@ -125,7 +125,7 @@ def list_sessions(query: str = "") -> list[dict[str, Any]]:
 def get_entry(handle: str) -> dict[str, Any] | None:
     """The live entry for a handle, or None."""
     entries = _entries([handle] if _NAME.fullmatch(handle) else [])
-    return entries[0] if entries and _is_live(entries[0], sessions._now()) else None
+    return entries[0] if entries and _is_live(entries[0], sessions.clock()) else None
 
 
 def remove(sid: str) -> None:

@@ -26,9 +26,11 @@ log = logging.getLogger(__name__)
 COOKIE_NAME = "__Host-session"
 DEV_COOKIE_NAME = "session"  # plain http on loopback only: browsers refuse __Host- without Secure
 KEY_PREFIX = "portal:session:"
-CREDENTIALS_PREFIX = "portal:aws:"  # the session's AWS credentials, sealed, beside the session
+# Kept beside each session under its id, sealed, and deleted with it.
+CREDENTIALS_PREFIX = "portal:aws:"  # the AWS credentials
+LISTINGS_PREFIX = "portal:listing:"  # the ~30 s cache of resource listings
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
-_now = time.time  # tests travel in time by replacing this
+clock = time.time  # the app's notion of now; tests travel in time by replacing it
 
 
 class SessionCipher:
@@ -152,12 +154,12 @@ def seconds_left(sess: Any = None) -> float | None:
         return None
     max_seconds = current_app.config["SESSION_MAX_HOURS"] * 3600
     ends = min(sess["last_seen"] + idle_seconds(), sess["signed_in_at"] + max_seconds)
-    return ends - _now()
+    return ends - clock()
 
 
 def begin(user: dict[str, Any], tokens: dict[str, Any]) -> None:
     """Replace whatever the session held with this user, under a fresh session id."""
-    now = _now()
+    now = clock()
     session.clear()
     session.update(user=user, tokens=tokens, signed_in_at=now, last_seen=now)
     # Regenerate after storing the user: Flask-Session skips an empty session.
@@ -168,14 +170,23 @@ def begin(user: dict[str, Any], tokens: dict[str, Any]) -> None:
 def end() -> None:
     """Forget the session: its Redis key is deleted and the cookie expired on this response."""
     registry.remove(session.sid)
-    get_redis().delete(CREDENTIALS_PREFIX + session.sid)
-    session.clear()
+    get_redis().delete(*_beside(session.sid))
+    session.clear()  # the store deletes the session key itself when this response is saved
     session.modified = True
 
 
 def discard(sid: str) -> None:
     """Delete another session and everything kept beside it (revoke, back-channel logout)."""
-    get_redis().delete(KEY_PREFIX + sid, CREDENTIALS_PREFIX + sid)
+    get_redis().delete(KEY_PREFIX + sid, *_beside(sid))
+
+
+def _beside(sid: str) -> list[str]:
+    return [CREDENTIALS_PREFIX + sid, LISTINGS_PREFIX + sid]
+
+
+def load(sid: str) -> dict[str, Any] | None:
+    """Another session's data, decrypted (the admin pages), or None once it has ended."""
+    return current_app.session_interface._retrieve_session_data(KEY_PREFIX + sid)
 
 
 def get_user() -> dict[str, Any] | None:
@@ -208,7 +219,7 @@ def _enforce_limits() -> None:
         end()
         g.session_expired = True
         return
-    session["last_seen"] = _now()
+    session["last_seen"] = clock()
 
 
 def _no_store(response: Any) -> Any:

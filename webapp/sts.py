@@ -108,7 +108,7 @@ def _usable(creds: AwsCredentials | None, role_arn: str) -> bool:
     return (
         creds is not None
         and creds.role_arn == role_arn
-        and creds.expiration - sessions._now() > RENEW_BEFORE
+        and creds.expiration - sessions.clock() > RENEW_BEFORE
     )
 
 
@@ -131,7 +131,7 @@ def _fresh_id_token() -> str:
     """The session's ID token, renewed with the refresh token when it is (nearly) expired."""
     tokens = session["tokens"]
     exp = decode_unverified(tokens["id_token"]).claims.get("exp")
-    if isinstance(exp, int | float) and exp - sessions._now() > ID_TOKEN_MARGIN:
+    if isinstance(exp, int | float) and exp - sessions.clock() > ID_TOKEN_MARGIN:
         return tokens["id_token"]
     if not tokens.get("refresh_token"):
         raise SignInAgain("Your sign-in has expired.")

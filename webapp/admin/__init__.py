@@ -31,7 +31,7 @@ def _inspect(data: dict[str, Any]) -> dict[str, Any]:
         keys=current_app.extensions["webapp.auth"]["keys"],
         issuer=current_app.config["AUTH0_ISSUER"],
         client_id=current_app.config["AUTH0_CLIENT_ID"],
-        now=sessions._now(),
+        now=sessions.clock(),
     )
 
 
@@ -61,10 +61,7 @@ def list_sessions() -> Any:
 def show_session(handle: str) -> Any:
     """One live session, decoded the same way as the admin's own."""
     entry = registry.get_entry(handle)
-    data = None
-    if entry is not None:
-        store = current_app.session_interface
-        data = store._retrieve_session_data(sessions.KEY_PREFIX + entry["sid"])
+    data = sessions.load(entry["sid"]) if entry is not None else None
     if entry is None or data is None or "user" not in data:
         abort(404, "This session has ended or was revoked.")
     if handle != registry.get_handle(session.sid):
@@ -113,7 +110,7 @@ def when(value: Any) -> str:
         except ValueError:
             return value
         value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-    return describe_time(value, sessions._now(), expiry=True)
+    return describe_time(value, sessions.clock(), expiry=True)
 
 
 def init_app(app: Flask) -> None:

@@ -11,13 +11,12 @@ from flask import current_app, session
 from .. import sessions
 
 TTL_SECONDS = 30
-KEY_PREFIX = "portal:listing:"
 
 
 def _key() -> str:
     # One hash per session, so Refresh is a single DEL; the whole hash lives TTL_SECONDS from
     # its first entry, which bounds every entry's age by TTL_SECONDS.
-    return KEY_PREFIX + session.sid
+    return sessions.LISTINGS_PREFIX + session.sid
 
 
 def _field(parts: tuple[str, ...]) -> str:
