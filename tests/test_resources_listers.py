@@ -16,9 +16,10 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.conftest import SEED, TENANT, AuthActions
+from webapp.pages import utc
 from webapp.resources import cli_credentials, console, dynamodb, ec2, lambda_, s3, sqs
 from webapp.resources.clients import ClientCache
-from webapp.resources.filters import filesize, utc_seconds
+from webapp.resources.filters import filesize
 from webapp.resources.model import Page, is_denied
 from webapp.resources.overview import get_outcome, run_all
 
@@ -337,8 +338,9 @@ def test_filesize(size, text):
     assert filesize(size) == text
 
 
-def test_utc_seconds():
-    assert utc_seconds(0) == "1970-01-01 00:00:00 UTC" and utc_seconds(None) == "—"
+def test_utc_with_and_without_seconds():
+    assert utc(0, seconds=True) == "1970-01-01 00:00:00 UTC" and utc(None) == "—"
+    assert utc(59) == "1970-01-01 00:00 UTC"
 
 
 TRICKY = SimpleNamespace(

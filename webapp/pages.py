@@ -67,8 +67,8 @@ def _check(probe: Any) -> str:
 
 
 @bp.app_template_filter("utc")
-def utc(timestamp: float | None) -> str:
-    """A Unix time as 'YYYY-MM-DD HH:MM UTC'."""
+def utc(timestamp: float | None, seconds: bool = False) -> str:
+    """A Unix time as 'YYYY-MM-DD HH:MM UTC' (with ':SS' when seconds matter)."""
     if timestamp is None:
         return "—"
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+    return time.strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} UTC", time.gmtime(timestamp))

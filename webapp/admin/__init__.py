@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -100,17 +99,11 @@ def _end_own_if(handles: list[str]) -> None:
 
 
 @bp.app_template_filter("when")
-def when(value: Any) -> str:
-    """A credential expiry as stored (Unix time or ISO 8601 text) in UTC, with how far from now."""
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-        value = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-    return describe_time(value, sessions.clock(), expiry=True)
+def when(timestamp: float | None) -> str:
+    """An expiry in UTC with how far from now, e.g. '2031-01-01T00:00:00Z (expires in 8 h)'."""
+    return (
+        "—" if timestamp in (None, "") else describe_time(timestamp, sessions.clock(), expiry=True)
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -1,8 +1,6 @@
-"""Template filters for the resource pages: human sizes and UTC times."""
+"""Template filter for the resource pages: human file sizes."""
 
 from __future__ import annotations
-
-import time
 
 from . import bp
 
@@ -22,11 +20,3 @@ def filesize(size: int | None) -> str:
         if value < 1024:
             break
     return f"{value:.1f} {unit}"
-
-
-@bp.app_template_filter("utc_seconds")
-def utc_seconds(timestamp: float | None) -> str:
-    """A Unix time as 'YYYY-MM-DD HH:MM:SS UTC' (object times need the seconds)."""
-    if timestamp is None:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
