@@ -48,6 +48,11 @@ def get_cached(
     return page
 
 
+def listing_parts(service_name: str, size: int, token: str | None) -> tuple[str, str, str]:
+    """The listing-cache key of one page of a service (the overview shares the first page's)."""
+    return service_name, str(size), token or ""
+
+
 def aws_error(exc: Exception, creds: sts.AwsCredentials, what: str) -> tuple[str, int]:
     """The error page for a failed AWS call: 403 for a denial, else AWS's words."""
     if is_denied(exc):
@@ -66,7 +71,9 @@ def overview() -> Any:
     jobs = {}
     services = get_services()
     for service in services:
-        cached = cache.get_listing(creds.access_key_id, service.name, str(PAGE_SIZE), "")
+        cached = cache.get_listing(
+            creds.access_key_id, *listing_parts(service.name, PAGE_SIZE, None)
+        )
         if cached is not None:
             outcomes[service.name] = Outcome(page=Page.from_json(cached, service.item_type))
         else:
@@ -75,7 +82,8 @@ def overview() -> Any:
     state = get_state()
     for name, outcome in run_all(state["executor"], jobs, state["timeout"]).items():
         if outcome.page is not None:
-            cache.put_listing(outcome.page.to_json(), creds.access_key_id, name, str(PAGE_SIZE), "")
+            parts = listing_parts(name, PAGE_SIZE, None)
+            cache.put_listing(outcome.page.to_json(), creds.access_key_id, *parts)
         outcomes[name] = outcome
     return render_template(
         "resources/overview.html", services=services, outcomes=outcomes, creds=creds
@@ -97,9 +105,7 @@ def service_list(service_name: str) -> Any:
             creds,
             service.item_type,
             lambda: service.list(client, size, token),
-            service.name,
-            str(size),
-            token or "",
+            *listing_parts(service.name, size, token),
         )
     except (ClientError, BotoCoreError) as exc:
         return aws_error(exc, creds, f"list {service.title}")
