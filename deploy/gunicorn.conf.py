@@ -18,3 +18,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Load the app once in the master: a configuration error then stops gunicorn with its one-line
 # message instead of workers failing and respawning forever; workers also share its memory.
 preload_app = True
+
+
+def on_starting(server: object) -> None:
+    """Configure the app's own logging once, in the master (workers inherit it)."""
+    from webapp.logs import configure
+
+    configure()
