@@ -49,7 +49,7 @@ def resources(stack: Stack, runs: int, measure: Measure) -> None:
     """Resources: the overview's five listers in parallel vs one at a time; client reuse."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from webapp import sts
+    from webapp import credentials, store
     from webapp.resources.clients import ClientCache
 
     app = stack.app()
@@ -87,10 +87,8 @@ def resources(stack: Stack, runs: int, measure: Measure) -> None:
         f"sum; the listing cache is {parallel['median'] / cached['median']:.0f}x faster again"
     )
 
-    with app.test_request_context():
-        with client.session_transaction() as session:
-            sid = session.sid
-        creds = sts._load(sts.CREDS_PREFIX + sid)
+    with app.app_context():
+        creds = credentials.load_cached(store.get_handle(client.get_cookie("session").value))
     built = measure(
         "build a boto3 S3 client (new cache each time)",
         lambda: ClientCache().get(creds, "s3", "us-east-1"),

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from devstack.__main__ import load_seed
 from devstack.processes import free_port, spawn, start_redis
-from webapp import create_app, sessions
+from webapp import clock, create_app, sessions, store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = load_seed()
@@ -148,13 +148,13 @@ def app(devstack: Devstack, redis_server: RedisServer):
 def travel(monkeypatch: pytest.MonkeyPatch):
     """travel(seconds): set the app's clock that far past the start of the test."""
     start = time.time()
-    return lambda seconds: monkeypatch.setattr(sessions, "clock", lambda: start + seconds)
+    return lambda seconds: monkeypatch.setattr(clock, "now", lambda: start + seconds)
 
 
 def stored_session(app, client) -> dict:
     """The decrypted session behind a test client's cookie, straight from Redis."""
     with app.app_context():
-        return sessions.load(client.get_cookie("session").value)
+        return sessions.load(store.get_handle(client.get_cookie("session").value))
 
 
 class AuthActions:

@@ -10,8 +10,8 @@ import pytest
 from flask import session
 
 from tests.conftest import USERS, AuthActions, csrf_token, stored_session
-from tests.test_registry import sign_in
-from webapp import audit, registry, sessions
+from tests.test_session_index import sign_in
+from webapp import audit, session_index, store
 
 XSS = "<script>alert(1)</script>"
 AWS = {
@@ -25,14 +25,14 @@ AWS = {
 
 
 def handle_of(client) -> str:
-    return registry.get_handle(client.get_cookie("session").value)
+    return store.get_handle(client.get_cookie("session").value)
 
 
 def give_aws_credentials(app, client, redis_server) -> None:
     """Seal AWS credentials into a client's stored session, as the STS broker does."""
-    key = sessions.KEY_PREFIX + client.get_cookie("session").value
+    key = store.session_key(handle_of(client))
     data = {**stored_session(app, client), "aws": AWS}
-    blob = app.session_interface.cipher.seal(json.dumps(data).encode(), key)
+    blob = app.extensions["webapp.store"].seal(data, key)
     redis_server.client().set(key, blob, keepttl=True)
 
 
@@ -67,7 +67,9 @@ def test_non_admins_cannot_revoke(app, client, auth, devstack, action, user):
         auth.login(user)
         form["csrf_token"] = csrf_token(client.get("/").get_data(as_text=True))
     with app.app_context():
-        (carol_entry,) = [e for e in registry.list_sessions() if e["sub"] == USERS["carol"]["sub"]]
+        (carol_entry,) = [
+            e for e in session_index.list_sessions() if e["sub"] == USERS["carol"]["sub"]
+        ]
     path = {
         "revoke": f"/admin/sessions/{carol_entry['handle']}/revoke",
         "revoke_user": f"/admin/users/{carol_entry['user_key']}/revoke",
@@ -110,10 +112,8 @@ def test_a_forged_token_in_the_session_is_shown_unverified(app, client, auth, re
     data = stored_session(app, client)
     header, payload, signature = data["tokens"]["access_token"].split(".")
     data["tokens"]["access_token"] = f"{header}.{payload}.{signature[:-6]}AAAAAA"
-    key = sessions.KEY_PREFIX + client.get_cookie("session").value
-    redis_server.client().set(
-        key, app.session_interface.cipher.seal(json.dumps(data).encode(), key), keepttl=True
-    )
+    key = store.session_key(handle_of(client))
+    redis_server.client().set(key, app.extensions["webapp.store"].seal(data, key), keepttl=True)
     access = token_section(client.get("/admin/tokens").get_data(as_text=True), "Access token")
     assert 'class="bad">Signature: not verified' in access
 
@@ -162,7 +162,7 @@ def test_revoke_all_of_a_users_sessions(app, client, auth, devstack):
     carol = sign_in(app, devstack, "carol")
     auth.login("alice")
     with app.app_context():
-        (entry, _) = [e for e in registry.list_sessions() if e["sub"] == USERS["bob"]["sub"]]
+        (entry, _) = [e for e in session_index.list_sessions() if e["sub"] == USERS["bob"]["sub"]]
     page = client.get("/admin/sessions").get_data(as_text=True)
     client.post(f"/admin/users/{entry['user_key']}/revoke", data={"csrf_token": csrf_token(page)})
     for bob in bobs:
@@ -245,8 +245,8 @@ def test_no_admin_page_shows_a_token_a_secret_or_a_session_id(
 ):
     bob = sign_in(app, devstack, "bob")
     assert "portal-reader" in bob.get("/").get_data(as_text=True)  # the broker assumed his role
-    key = sessions.CREDENTIALS_PREFIX + bob.get_cookie("session").value
-    real = json.loads(app.session_interface.cipher.open(redis_server.client().get(key), key))
+    with app.app_context():
+        real = app.extensions["webapp.store"].get(store.session_key(handle_of(bob), "aws"))
     auth.login("alice")
     give_aws_credentials(app, client, redis_server)  # a session that holds the secrets itself
     html = "".join(
@@ -276,7 +276,7 @@ def test_revoke_sticks_even_during_a_request_in_flight(app, devstack):
     @app.get("/_test/in-flight")
     def in_flight():
         with app.app_context():  # the admin's revoke lands while this request runs
-            registry.revoke(registry.get_handle(session.sid))
+            session_index.revoke(store.get_handle(session.sid))
         return "done"
 
     bob = sign_in(app, devstack, "bob")

@@ -10,8 +10,8 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from tests.conftest import USERS, AuthActions, serve, stored_session
-from tests.test_registry import sign_in
-from webapp import backchannel, registry
+from tests.test_session_index import sign_in
+from webapp import backchannel, session_index
 
 REFUSED = "back-channel logout refused"
 
@@ -62,7 +62,7 @@ def test_signing_out_at_the_idp_ends_the_app_session(app, client, auth, devstack
     assert not signed_in(client)
     assert signed_in(bob)
     with app.app_context():
-        assert [e["sub"] for e in registry.list_sessions()] == [USERS["bob"]["sub"]]
+        assert [e["sub"] for e in session_index.list_sessions()] == [USERS["bob"]["sub"]]
 
 
 def test_logout_by_sub_ends_all_of_the_users_sessions(app, client, auth, devstack, receiver):

@@ -14,7 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.conftest import stored_session
-from webapp import cli
+from webapp import commands
 
 ISSUER = "https://acme.eu.auth0.com/"
 CLIENT_ID = "k3yCl1ent1d"
@@ -30,7 +30,7 @@ def key() -> RSAKey:
 def runner() -> FlaskCliRunner:
     app = Flask(__name__)
     app.config.update(AUTH0_ISSUER=ISSUER, AUTH0_CLIENT_ID=CLIENT_ID)
-    cli.init_app(app)
+    commands.init_app(app)
     return app.test_cli_runner()
 
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tests.conftest import TENANT, AuthActions, app_config
-from webapp import create_app, sessions, sts
+from webapp import create_app, credentials, store
 
 ACCOUNT = "123456789012"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/portal-admin"
@@ -29,7 +29,7 @@ def make_app(devstack, redis_server, **overrides):
 
     @app.get("/_probe/creds")
     def probe():
-        creds = sts.get_credentials()
+        creds = credentials.get_credentials()
         return {"role": creds.role_name, "arn": creds.assumed_role_arn}
 
     return app
@@ -55,8 +55,7 @@ def test_home_never_shows_a_secret(app, client, auth, redis_server):
     auth.login("bob")
     page = home(client)
     with app.test_request_context():
-        key = next(iter(redis_server.client().keys(sts.CREDS_PREFIX + "*"))).decode()
-        creds = sts._load(key)
+        creds = credentials.load_cached(store.get_handle(client.get_cookie("session").value))
     assert creds.secret_access_key not in page and creds.session_token not in page
     assert creds.access_key_id not in page
 
@@ -265,7 +264,7 @@ def test_token_sts_would_refuse_is_not_sent(probe_app, devstack):
 def test_sign_out_forgets_what_was_kept_beside_the_session(client, auth, redis_server):
     auth.login("bob")
     client.get("/resources")
-    beside = (sessions.CREDENTIALS_PREFIX + "*", sessions.LISTINGS_PREFIX + "*")
+    beside = (store.session_key("*", "aws"), store.session_key("*", "listing"))
     assert all(redis_server.client().keys(pattern) for pattern in beside)
     auth.logout()
     assert not any(redis_server.client().keys(pattern) for pattern in beside)

@@ -16,12 +16,14 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.conftest import SEED, TENANT, AuthActions
-from webapp.pages import utc
-from webapp.resources import cli_credentials, console, dynamodb, ec2, lambda_, s3, sqs
+from webapp.credentials import cli as cli_credentials
+from webapp.credentials import console
+from webapp.filters import filesize
+from webapp.resources import dynamodb, ec2, lambda_, s3, sqs
 from webapp.resources.clients import ClientCache
-from webapp.resources.filters import filesize
+from webapp.resources.fanout import run_all, run_job
 from webapp.resources.model import Page, is_denied
-from webapp.resources.overview import get_outcome, run_all
+from webapp.tokens.times import utc_text as utc
 
 ACCOUNT = SEED["aws"]["account_id"]
 BUCKETS = {b["name"]: b for b in SEED["aws"]["buckets"]}
@@ -179,7 +181,7 @@ def test_what_the_reader_role_may_not_do_is_a_denial(clients, service, call):
     with pytest.raises(ClientError) as caught:
         call(clients("bob", service))
     assert is_denied(caught.value)
-    assert get_outcome(lambda: call(clients("bob", service))).denied
+    assert run_job(lambda: call(clients("bob", service))).denied
 
 
 def test_what_the_reader_role_may_do(clients):
@@ -202,7 +204,7 @@ def test_presigned_download_serves_the_object(clients):
 
 
 def test_other_errors_are_not_denials(clients):
-    outcome = get_outcome(lambda: s3.list_objects(clients("alice", "s3"), "no-such-bucket", "", 5))
+    outcome = run_job(lambda: s3.list_objects(clients("alice", "s3"), "no-such-bucket", "", 5))
     assert not outcome.denied and outcome.error.startswith("NoSuchBucket")
 
 
@@ -354,7 +356,7 @@ TRICKY = SimpleNamespace(
 def test_bash_lines_survive_the_shell():
     variables = cli_credentials.get_variables(TRICKY, "eu-west-1", None)
     script = (
-        cli_credentials.get_bash(variables)
+        cli_credentials.format_bash(variables)
         + "\n"
         + 'printf "%s\\n%s" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN"'
     )
@@ -365,10 +367,10 @@ def test_bash_lines_survive_the_shell():
 
 def test_powershell_lines_and_credential_process_document():
     variables = cli_credentials.get_variables(TRICKY, "eu-west-1", "http://127.0.0.1:9500")
-    lines = cli_credentials.get_powershell(variables).splitlines()
+    lines = cli_credentials.format_powershell(variables).splitlines()
     assert lines[1] == "$Env:AWS_SECRET_ACCESS_KEY='se''cret/+=$HOME`x`'"
     assert lines[-1] == "$Env:AWS_ENDPOINT_URL='http://127.0.0.1:9500'"
-    document = json.loads(cli_credentials.get_credential_process(TRICKY))
+    document = json.loads(cli_credentials.format_credential_process(TRICKY))
     assert document == {
         "Version": 1,
         "AccessKeyId": "ASIAEXAMPLE",

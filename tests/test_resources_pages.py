@@ -14,7 +14,7 @@ import requests
 
 from tests.conftest import SEED, csrf_token
 from tests.test_resources_listers import big_bucket_keys
-from webapp import resources, sessions, sts
+from webapp import credentials, resources, store
 from webapp.resources import cache, s3
 from webapp.resources.model import Page, Service
 
@@ -41,10 +41,9 @@ def sign_in(client, auth, user: str) -> None:
         client.post("/roles", data={"csrf_token": token, "role_arn": ADMIN})
 
 
-def stored_creds(app, redis_server) -> sts.AwsCredentials:
-    with app.test_request_context():
-        key = next(iter(redis_server.client().keys(sts.CREDS_PREFIX + "*"))).decode()
-        return sts._load(key)
+def stored_creds(app, client) -> credentials.AwsCredentials:
+    with app.app_context():
+        return credentials.load_cached(store.get_handle(client.get_cookie("session").value))
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client):
@@ -171,7 +170,7 @@ def test_overview_runs_listers_concurrently(client, auth, monkeypatch):
     sign_in(client, auth, "bob")
     barrier = threading.Barrier(5, timeout=5)
     fakes = [barrier_service(f"fake{i}", barrier) for i in range(5)]
-    monkeypatch.setattr(resources, "SERVICES", fakes)
+    monkeypatch.setattr(resources.services, "SERVICES", fakes)
     page = text(client.get("/resources"))
     for i in range(5):
         assert f"fake{i}-item" in panel(page, f"fake{i}")
@@ -196,7 +195,7 @@ def test_repeated_page_views_build_no_new_clients(app, client, auth):
 def test_listings_are_kept_briefly_and_sealed(client, auth, redis_server):
     sign_in(client, auth, "bob")
     assert "shared-docs" in panel(text(client.get("/resources")), "s3")
-    keys = redis_server.client().keys(sessions.LISTINGS_PREFIX + "*")
+    keys = redis_server.client().keys(store.session_key("*", "listing"))
     assert len(keys) == 1 and 0 < redis_server.client().ttl(keys[0]) <= cache.TTL_SECONDS
     stored = redis_server.client().hgetall(keys[0])
     assert len(stored) == 2  # S3 and DynamoDB; denials are not cached
@@ -213,7 +212,7 @@ def test_refresh_drops_the_cache(app, client, auth, monkeypatch):
         return real.list(client, size, token)
 
     counted = Service("s3", real.title, "s3", counting, real.item_type, real.columns, None)
-    monkeypatch.setattr(resources, "SERVICES", [counted])
+    monkeypatch.setattr(resources.services, "SERVICES", [counted])
     page = text(client.get("/resources"))
     client.get("/resources")
     client.get("/resources/s3")
@@ -249,7 +248,7 @@ def test_console_button_signs_in_through_federation(app, client, auth, devstack,
 def test_cli_credentials_only_after_a_csrf_checked_post(app, client, auth, redis_server):
     sign_in(client, auth, "bob")
     shown = client.get("/resources/credentials")
-    creds = stored_creds(app, redis_server)
+    creds = stored_creds(app, client)
     page = text(shown)
     assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     assert "portal-reader" in page

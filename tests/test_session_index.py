@@ -1,4 +1,4 @@
-"""Session registry: filled at sign-in, emptied at sign-out, revoke, expiry, cheap freshness."""
+"""The live-session index: filled at sign-in, emptied at sign-out, revoke, expiry, freshness."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import pytest
 from flask import session
 
 from tests.conftest import USERS, AuthActions, app_config
-from webapp import create_app, registry, sessions
+from webapp import create_app, session_index, store
 
 
 def listed(app) -> list[dict]:
     with app.app_context():
-        return registry.list_sessions()
+        return session_index.list_sessions()
 
 
 def subs(app) -> list[str]:
@@ -35,21 +35,22 @@ def test_sign_in_registers_and_sign_out_forgets(app, client, auth, redis_server)
         alice["email"],
     )
     assert entry["roles"] == alice["roles"] and entry["idp_sid"]
-    assert entry["handle"] == registry.get_handle(client.get_cookie("session").value)
+    assert entry["handle"] == store.get_handle(client.get_cookie("session").value)
     auth.logout()
     assert listed(app) == []
-    assert redis_server.client().keys(registry.PREFIX + "*") == []
+    audit = store.global_key("audit").encode()
+    assert [k for k in redis_server.client().keys("portal:*") if k != audit] == []
 
 
 def test_revoked_sessions_are_gone_and_never_listed(app, client, auth, devstack, redis_server):
     auth.login("alice")
     bob = sign_in(app, devstack, "bob")
-    bob_handle = registry.get_handle(bob.get_cookie("session").value)
+    bob_handle = store.get_handle(bob.get_cookie("session").value)
     with app.app_context():
-        assert registry.revoke(bob_handle)["sub"] == USERS["bob"]["sub"]
-        assert registry.revoke(bob_handle) is None
+        assert session_index.revoke(bob_handle)["sub"] == USERS["bob"]["sub"]
+        assert session_index.revoke(bob_handle) is None
     assert subs(app) == [USERS["alice"]["sub"]]
-    assert not redis_server.client().exists(sessions.KEY_PREFIX + bob.get_cookie("session").value)
+    assert not redis_server.client().exists(store.session_key(bob_handle))
     assert "Signed in as" not in bob.get("/").get_data(as_text=True)
     assert subs(app) == [USERS["alice"]["sub"]]
 
@@ -87,9 +88,9 @@ def test_absolutely_expired_sessions_are_not_listed(devstack, redis_server, trav
 def test_entry_without_its_session_is_pruned(app, client, auth, redis_server):
     auth.login("alice")
     sid = client.get_cookie("session").value
-    redis_server.client().delete(sessions.KEY_PREFIX + sid)
+    redis_server.client().delete(store.session_key(store.get_handle(sid)))
     assert listed(app) == []
-    assert not redis_server.client().exists(registry.PREFIX + registry.get_handle(sid))
+    assert not redis_server.client().exists(store.session_key(store.get_handle(sid), "entry"))
 
 
 def test_last_seen_is_written_at_most_once_a_minute(app, client, auth, redis_server, travel):
@@ -113,7 +114,8 @@ def test_last_seen_is_written_at_most_once_a_minute(app, client, auth, redis_ser
 def test_entries_are_sealed_at_rest(app, client, auth, redis_server):
     auth.login("alice")
     r = redis_server.client()
-    dump = b"".join(r.dump(k) or b"" for k in r.keys(registry.PREFIX + "*"))
+    audit = store.global_key("audit").encode()
+    dump = b"".join(r.dump(k) or b"" for k in r.keys("portal:*") if k != audit)
     assert dump and b"alice" not in dump.lower() and b"64f1a2b3" not in dump
 
 
@@ -139,7 +141,7 @@ def test_new_aws_credentials_are_registered_at_once(app, client, auth):
 def test_only_handles_reach_redis_key_names(app, client, auth, redis_server, name):
     auth.login("alice")
     with app.app_context():
-        assert registry.revoke(name) is None
-        assert registry.revoke_user(name) == []
-        assert registry.get_entry(name) is None
+        assert session_index.revoke(name) is None
+        assert session_index.revoke_user(name) == []
+        assert session_index.get_entry(name) is None
     assert subs(app) == [USERS["alice"]["sub"]]

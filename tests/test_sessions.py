@@ -10,13 +10,11 @@ import pytest
 
 from devstack.processes import free_port, start_redis
 from tests.conftest import AuthActions, app_config
-from webapp import create_app, sessions
-
-PREFIX = sessions.KEY_PREFIX
+from webapp import create_app, store
 
 
 def session_keys(redis_server) -> list[bytes]:
-    return sorted(redis_server.client().keys(PREFIX + "*"))
+    return sorted(redis_server.client().keys(store.session_key("*")))
 
 
 def signed_in(client) -> bool:
@@ -52,11 +50,11 @@ def test_cookie_attributes(app, base_url, name, secure):
 def test_sign_in_rotates_the_session_id(client, auth, redis_server):
     authorize_url = auth.start()
     before = client.get_cookie("session").value
-    assert session_keys(redis_server) == [(PREFIX + before).encode()]
+    assert session_keys(redis_server) == [store.session_key(store.get_handle(before)).encode()]
     client.get(auth.authorize(authorize_url, "alice"))
     after = client.get_cookie("session").value
     assert after != before
-    assert session_keys(redis_server) == [(PREFIX + after).encode()]
+    assert session_keys(redis_server) == [store.session_key(store.get_handle(after)).encode()]
 
 
 def test_logout_deletes_the_key_and_the_old_cookie_is_signed_out(app, client, auth, redis_server):
@@ -94,7 +92,7 @@ def test_redis_holds_no_token_in_plaintext(app, client, auth, redis_server):
     r = redis_server.client()
     (key,) = session_keys(redis_server)
     blob = r.get(key)
-    stored = json.loads(app.session_interface.cipher.open(blob, key.decode()))
+    stored = app.extensions["webapp.store"].unseal(blob, key.decode())
     tokens = stored["tokens"]
     assert tokens["id_token"] and tokens["access_token"] and tokens["refresh_token"]
     dump = b"".join(r.dump(k) or b"" for k in r.keys("*")) + b"".join(
@@ -118,14 +116,14 @@ class LeavesAMark:
 
 
 def hostile_payloads(app, key: str, marker: str) -> dict[str, bytes]:
-    cipher = app.session_interface.cipher
+    cipher = app.extensions["webapp.store"].cipher
     return {
         "garbage": b"\x00\xff not a session",
         "pickle": pickle.dumps({"user": LeavesAMark(marker)}),
         "plain json": json.dumps({"user": {"iss": "x", "sub": "y"}}).encode(),
         "sealed list": cipher.seal(b"[1, 2, 3]", key),
         "sealed wrong shape": cipher.seal(json.dumps({"user": "alice", "tokens": 1}).encode(), key),
-        "sealed for another key": cipher.seal(b"{}", PREFIX + "another"),
+        "sealed for another key": cipher.seal(b"{}", store.session_key("another")),
         "truncated": cipher.seal(b"{}", key)[:20],
     }
 

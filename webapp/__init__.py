@@ -2,27 +2,44 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     admin,
     auth,
     backchannel,
-    cli,
+    commands,
     config,
+    credentials,
     errors,
+    extensions,
+    filters,
     pages,
-    registry,
     resources,
-    role_picker,
+    session_index,
     sessions,
-    sts,
+    store,
+)
+
+# The data path, in order: each feature's init_app registers its own state, hooks and pages.
+FEATURES = (
+    extensions,
+    store,
+    sessions,
+    session_index,
+    auth,
+    credentials,
+    resources,
+    admin,
+    backchannel,
+    pages,
+    filters,
+    commands,
+    errors,
 )
 
 
@@ -39,21 +56,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _build(settings: dict[str, Any]) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(config.validate(settings))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    sessions.init_app(app)
-    registry.init_app(app)
-    CSRFProtect(app)
-    auth.init_app(app)
-    sts.init_app(app)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(role_picker.bp)
-    app.register_blueprint(resources.bp)
-    admin.init_app(app)
-    backchannel.init_app(app)
-    cli.init_app(app)
-    errors.init_app(app)
+    for feature in FEATURES:
+        feature.init_app(app)
     if app.config["PROXY_FIX"]:
         n = app.config["PROXY_FIX"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
     return app

@@ -9,16 +9,17 @@ from typing import Any
 import redis
 from flask import has_request_context, session
 
-from . import sessions
+from . import clock
+from .store import get_store, global_key
 
 log = logging.getLogger("webapp.audit")
-STREAM = "portal:audit"
+STREAM = global_key("audit")
 STREAM_MAXLEN = 1000
 
 
 def record(event: str, **fields: Any) -> None:
     """Log an audit event (with the signed-in actor, if any) and append it to the stream."""
-    entry: dict[str, Any] = {"event": event, "at": round(sessions.clock(), 3)}
+    entry: dict[str, Any] = {"event": event, "at": round(clock.now(), 3)}
     user = session.get("user") if has_request_context() else None
     if user and "actor" not in fields:
         entry["actor"] = user.get("sub")
@@ -26,7 +27,7 @@ def record(event: str, **fields: Any) -> None:
     payload = json.dumps(entry, default=str, sort_keys=True)
     log.info(payload)
     try:
-        sessions.get_redis().xadd(STREAM, {"data": payload}, maxlen=STREAM_MAXLEN, approximate=True)
+        get_store().client.xadd(STREAM, {"data": payload}, maxlen=STREAM_MAXLEN, approximate=True)
     except redis.RedisError as exc:
         # The log line above is the record of last resort; the stream only feeds the admin page.
         log.warning(json.dumps({"event": "audit_stream_unavailable", "error": str(exc)}))
@@ -35,7 +36,7 @@ def record(event: str, **fields: Any) -> None:
 def list_recent(count: int = 50) -> list[dict[str, Any]]:
     """The most recent audit events, newest first."""
     events = []
-    for _id, values in sessions.get_redis().xrevrange(STREAM, count=count):
+    for _id, values in get_store().client.xrevrange(STREAM, count=count):
         try:
             entry = json.loads(values[b"data"])
         except (KeyError, ValueError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -24,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from . import audit, sessions
+from . import audit, clock, sessions
 from .tokens import KeySetCache, TokenError, verify_id_token
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ def _tokens_from(token: dict[str, Any]) -> dict[str, Any]:
         "id_token": token["id_token"],
         "access_token": token.get("access_token") or "",
         "refresh_token": token.get("refresh_token") or "",
-        "expires_at": time.time() + int(expires_in) if expires_in else None,
+        "expires_at": clock.now() + int(expires_in) if expires_in else None,
     }
 
 

@@ -10,7 +10,9 @@ import redis
 import requests
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from . import audit, registry, sessions
+from . import audit, clock, headers, session_index, sessions
+from .extensions import csrf
+from .store import get_store, global_key
 from .tokens import KeySetCache, TokenError, decode_unverified, verify_signature
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,6 @@ LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 ACCEPTED_TYP = (None, "JWT", "logout+jwt")
 MAX_AGE = 300  # seconds a logout token stays acceptable after its iat
 LEEWAY = 60
-JTI_PREFIX = "portal:backchannel:jti:"
 
 
 def check_logout_token(
@@ -59,12 +60,11 @@ def _text(value: Any) -> bool:
 
 def _refuse(reason: str, status: int = 400) -> Any:
     log.warning("back-channel logout refused: %s", reason)
-    response = jsonify(error="invalid_request", error_description=reason)
-    response.headers["Cache-Control"] = "no-store"
-    return response, status
+    return headers.no_store(jsonify(error="invalid_request", error_description=reason)), status
 
 
 @bp.post("/backchannel-logout")
+@csrf.exempt  # the IdP, not a browser, posts here; the logout token is the credential
 @sessions.sessionless
 def backchannel_logout() -> Any:
     """End the sessions a valid logout token names: by IdP session id, else all of the subject's."""
@@ -75,7 +75,7 @@ def backchannel_logout() -> Any:
             keys=current_app.extensions["webapp.auth"]["keys"],
             issuer=config["AUTH0_ISSUER"],
             client_id=config["AUTH0_CLIENT_ID"],
-            now=sessions.clock(),
+            now=clock.now(),
         )
     except TokenError as error:
         return _refuse(error.reason)
@@ -87,25 +87,24 @@ def backchannel_logout() -> Any:
         if not _first_use(claims.get("jti") or token):
             return _refuse("This logout token was already used.")
         if sid:
-            ended = registry.revoke_idp_session(config["AUTH0_ISSUER"], sid, sub)
+            ended = session_index.revoke_idp_session(config["AUTH0_ISSUER"], sid, sub)
         else:
-            ended = registry.revoke_user(registry.get_user_key(config["AUTH0_ISSUER"], sub))
+            ended = session_index.revoke_user(
+                session_index.get_user_key(config["AUTH0_ISSUER"], sub)
+            )
     except redis.RedisError:
         log.exception("session store unreachable during back-channel logout")
         return _refuse("The session store is unavailable; try again.", 503)
     audit.record("backchannel_logout", target=sub, idp_sid=sid, ended=len(ended))
-    response = jsonify(ended=len(ended))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return headers.no_store(jsonify(ended=len(ended)))
 
 
 def _first_use(jti: Any) -> bool:
     # A replayed token must not end sessions the user started after the real logout.
-    key = JTI_PREFIX + hashlib.sha256(str(jti).encode()).hexdigest()
-    return bool(sessions.get_redis().set(key, b"1", nx=True, ex=MAX_AGE + 2 * LEEWAY))
+    key = global_key("backchannel", "jti", hashlib.sha256(str(jti).encode()).hexdigest())
+    return bool(get_store().client.set(key, b"1", nx=True, ex=MAX_AGE + 2 * LEEWAY))
 
 
 def init_app(app: Flask) -> None:
-    """Register the receiver; it is exempt from CSRF because the IdP, not a browser, posts to it."""
+    """Register the back-channel logout receiver."""
     app.register_blueprint(bp)
-    app.extensions["csrf"].exempt(backchannel_logout)

@@ -10,9 +10,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .tokens import TokenFormatError, check_sts_compatibility, decode_unverified
-from .tokens.parse import utc_iso
-
-TIME_CLAIMS = ("exp", "iat", "auth_time", "nbf")
+from .tokens.times import TIME_CLAIMS, utc_iso
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
+    "SECRET_KEY_FALLBACKS": [],
     "AUTH0_DOMAIN": None,
     "AUTH0_ISSUER": None,
     "AUTH0_CLIENT_ID": None,
@@ -62,6 +63,7 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     s["SECRET_KEY"] = _required(s, "SECRET_KEY", "a random string of at least 32 characters")
     if len(str(s["SECRET_KEY"])) < 32:
         raise ConfigError("SECRET_KEY: expected a random string of at least 32 characters")
+    s["SECRET_KEY_FALLBACKS"] = _fallbacks(s["SECRET_KEY_FALLBACKS"])
     s["AUTH0_ISSUER"] = _issuer(s)
     for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
         s[name] = _required(s, name, "the value from the Auth0 application's settings")
@@ -85,6 +87,18 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         if s[name] and urlsplit(s[name]).scheme not in ("http", "https"):
             raise ConfigError(f"{name}: expected an http(s) URL, got {s[name]!r}")
     return s
+
+
+def _fallbacks(value: Any) -> list[str]:
+    """Old secret keys, newest first: a comma-separated string or a list."""
+    keys = value.split(",") if isinstance(value, str) else list(value or [])
+    keys = [str(k).strip() for k in keys if str(k).strip()]
+    if any(len(k) < 32 for k in keys):
+        raise ConfigError(
+            "SECRET_KEY_FALLBACKS: expected earlier SECRET_KEY values (32+ characters each), "
+            "separated by commas"
+        )
+    return keys
 
 
 def _required(s: Mapping[str, Any], name: str, expected: str) -> Any:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import requests
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template
 
-from . import sessions, sts
-from .sts_errors import explain
+from . import clock, credentials, sessions
+from .store import get_store
 
 bp = Blueprint("pages", __name__)
 
@@ -19,7 +18,7 @@ def index() -> Any:
     """Signed out: a sign-in button. Signed in: who you are and when the session ends."""
     user = sessions.get_user()
     left = sessions.seconds_left()
-    ends_at = time.time() + left if left is not None else None
+    ends_at = clock.now() + left if left is not None else None
     aws = _aws_status() if user else None
     return render_template("pages/index.html", user=user, ends_at=ends_at, aws=aws)
 
@@ -27,13 +26,13 @@ def index() -> Any:
 def _aws_status() -> dict[str, Any]:
     """What the home page says about AWS: the assumed role, or why there is none."""
     try:
-        return {"state": "ok", "creds": sts.get_credentials()}
-    except sts.NoRoleError:
+        return {"state": "ok", "creds": credentials.get_credentials()}
+    except credentials.NoRoleError:
         return {"state": "none"}
-    except sts.RoleChoiceNeeded:
+    except credentials.RoleChoiceNeeded:
         return {"state": "choose"}
-    except sts.StsProblem as problem:
-        return {"state": "problem", **explain(problem)}
+    except credentials.StsProblem as problem:
+        return {"state": "problem", **credentials.explain(problem)}
 
 
 @bp.get("/healthz")
@@ -47,7 +46,7 @@ def healthz() -> Any:
 @sessions.sessionless
 def readyz() -> Any:
     """Redis answers and the identity provider's metadata is reachable."""
-    checks = {"redis": _check(lambda: sessions.get_redis().ping())}
+    checks = {"redis": _check(lambda: get_store().client.ping())}
     issuer = current_app.config["AUTH0_ISSUER"]
     checks["identity_provider"] = _check(
         lambda: requests.get(
@@ -66,9 +65,6 @@ def _check(probe: Any) -> str:
     return "ok"
 
 
-@bp.app_template_filter("utc")
-def utc(timestamp: float | None, seconds: bool = False) -> str:
-    """A Unix time as 'YYYY-MM-DD HH:MM UTC' (with ':SS' when seconds matter)."""
-    if timestamp is None:
-        return "—"
-    return time.strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} UTC", time.gmtime(timestamp))
+def init_app(app: Flask) -> None:
+    """Register the home page and the probes."""
+    app.register_blueprint(bp)

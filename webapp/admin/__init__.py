@@ -17,9 +17,9 @@ from flask import (
     url_for,
 )
 
-from .. import audit, registry, sessions
+from .. import audit, clock, session_index, sessions
 from ..auth import admin_required
-from .inspection import describe_time, inspect_session
+from .inspection import inspect_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,7 +30,7 @@ def _inspect(data: dict[str, Any]) -> dict[str, Any]:
         keys=current_app.extensions["webapp.auth"]["keys"],
         issuer=current_app.config["AUTH0_ISSUER"],
         client_id=current_app.config["AUTH0_CLIENT_ID"],
-        now=sessions.clock(),
+        now=clock.now(),
     )
 
 
@@ -48,9 +48,9 @@ def list_sessions() -> Any:
     query = request.args.get("q", "")
     return render_template(
         "admin/sessions.html",
-        entries=registry.list_sessions(query),
+        entries=session_index.list_sessions(query),
         query=query,
-        own=registry.get_handle(session.sid),
+        own=sessions.get_own_handle(),
         events=audit.list_recent(50),
     )
 
@@ -59,11 +59,11 @@ def list_sessions() -> Any:
 @admin_required
 def show_session(handle: str) -> Any:
     """One live session, decoded the same way as the admin's own."""
-    entry = registry.get_entry(handle)
-    data = sessions.load(entry["sid"]) if entry is not None else None
+    entry = session_index.get_entry(handle)
+    data = sessions.load(handle) if entry is not None else None
     if entry is None or data is None or "user" not in data:
         abort(404, "This session has ended or was revoked.")
-    if handle != registry.get_handle(session.sid):
+    if handle != sessions.get_own_handle():
         audit.record("admin_viewed_session", session=handle, target=entry["sub"])
     return render_template("admin/tokens.html", report=_inspect(data), entry=entry)
 
@@ -72,7 +72,7 @@ def show_session(handle: str) -> Any:
 @admin_required
 def revoke(handle: str) -> Any:
     """End one session; its owner is signed out at their next request."""
-    entry = registry.revoke(handle)
+    entry = session_index.revoke(handle)
     if entry is not None:
         audit.record("session_revoked", session=handle, target=entry["sub"])
         flash(f"Ended a session of {entry['name']}.")
@@ -84,7 +84,7 @@ def revoke(handle: str) -> Any:
 @admin_required
 def revoke_user(user_key: str) -> Any:
     """End every session of one user."""
-    ended = registry.revoke_user(user_key)
+    ended = session_index.revoke_user(user_key)
     if ended:
         audit.record("user_sessions_revoked", target=ended[0]["sub"], count=len(ended))
         flash(f"Ended {len(ended)} session(s) of {ended[0]['name']}.")
@@ -94,16 +94,8 @@ def revoke_user(user_key: str) -> Any:
 
 def _end_own_if(handles: list[str]) -> None:
     # This request would otherwise save the admin's own revoked session straight back.
-    if registry.get_handle(session.sid) in handles:
+    if sessions.get_own_handle() in handles:
         sessions.end()
-
-
-@bp.app_template_filter("when")
-def when(timestamp: float | None) -> str:
-    """An expiry in UTC with how far from now, e.g. '2031-01-01T00:00:00Z (expires in 8 h)'."""
-    return (
-        "—" if timestamp in (None, "") else describe_time(timestamp, sessions.clock(), expiry=True)
-    )
 
 
 def init_app(app: Flask) -> None:

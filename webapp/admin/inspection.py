@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import requests
@@ -16,33 +15,7 @@ from ..tokens import (
     verify_id_token,
     verify_signature,
 )
-from ..tokens.parse import utc_iso
-
-TIME_CLAIMS = ("exp", "iat", "nbf", "auth_time")
-LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
-
-
-def describe_time(timestamp: Any, now: float, *, expiry: bool = False) -> str:
-    """A NumericDate in UTC plus how far from now, e.g. '2025-01-01T08:00:00Z (expires in 8 h)'."""
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
-        return json.dumps(timestamp)
-    if not math.isfinite(timestamp) or abs(timestamp) > LAST_SECOND:
-        return f"{timestamp} (not a usable time)"
-    delta = timestamp - now
-    size = abs(delta)
-    if size < 60:
-        span = f"{int(size)} s"
-    elif size < 2 * 3600:
-        span = f"{int(size // 60)} min"
-    elif size < 2 * 86400:
-        span = f"{int(size // 3600)} h"
-    else:
-        span = f"{int(size // 86400)} days"
-    if expiry:
-        relative = f"expires in {span}" if delta >= 0 else f"expired {span} ago"
-    else:
-        relative = f"in {span}" if delta >= 0 else f"{span} ago"
-    return f"{utc_iso(timestamp // 1)} ({relative})"
+from ..tokens.times import TIME_CLAIMS, describe_time
 
 
 def _rows(values: dict[str, Any], now: float) -> list[tuple[str, str]]:

@@ -1,11 +1,10 @@
-"""Credential broker: the ID token → STS AssumeRoleWithWebIdentity → cached credentials."""
+"""The credential broker: the ID token → STS AssumeRoleWithWebIdentity → cached credentials."""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import boto3
 import redis
@@ -14,19 +13,16 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app, session
 
-from . import audit, auth, sessions
-from .roles import load_rules, role_name, roles_for
-from .sts_errors import NoRoleError, RoleChoiceNeeded, SignInAgain, StsProblem, register_handlers
-from .tokens import TokenError, check_sts_compatibility, decode_unverified
+from .. import audit, auth, clock, sessions
+from ..store import get_store, session_key
+from ..tokens import TokenError, check_sts_compatibility, decode_unverified
+from .problems import NoRoleError, RoleChoiceNeeded, SignInAgain, StsProblem
+from .roles import role_name, roles_for
 
 log = logging.getLogger(__name__)
-CREDS_PREFIX = sessions.CREDENTIALS_PREFIX
-LOCK_PREFIX = "portal:lock:sts:"
 RENEW_BEFORE = 300  # re-assume five minutes before the credentials expire
 ID_TOKEN_MARGIN = 60  # renew an ID token this close to expiry before sending it to STS
 SAFE_DURATION = 3600  # every role's MaxSessionDuration is at least one hour
-
-__all__ = ["AwsCredentials", "NoRoleError", "RoleChoiceNeeded", "SignInAgain", "StsProblem"]
 
 
 @dataclass(frozen=True)
@@ -42,15 +38,12 @@ class AwsCredentials:
     assumed_role_arn: str
 
 
-def init_app(app: Flask) -> None:
-    """Load the role rules and build one unsigned STS client with bounded standard retries."""
-    rules = load_rules(app.config["ROLE_RULES"]) if app.config["ROLE_RULES"] else []
-    if not rules and not app.config["AWS_ROLE_ARN"]:
-        log.warning("neither ROLE_RULES nor AWS_ROLE_ARN is set: nobody will get AWS credentials")
-    client = boto3.session.Session().client(
+def build_sts_client(region: str, endpoint_url: str | None) -> Any:
+    """One unsigned STS client with bounded standard retries and timeouts."""
+    return boto3.session.Session().client(
         "sts",
-        region_name=app.config["AWS_REGION"],
-        endpoint_url=app.config["AWS_ENDPOINT_URL"],
+        region_name=region,
+        endpoint_url=endpoint_url,
         # AssumeRoleWithWebIdentity is unsigned: the ID token is the only credential.
         config=Config(
             signature_version=UNSIGNED,
@@ -59,15 +52,16 @@ def init_app(app: Flask) -> None:
             read_timeout=5,
         ),
     )
-    app.extensions["webapp.sts"] = {"rules": rules, "client": client}
-    register_handlers(app)
+
+
+def _state() -> dict[str, Any]:
+    return current_app.extensions["webapp.credentials"]
 
 
 def offered_roles() -> list[str]:
     """Role ARNs the signed-in user may assume, from the verified ID token's claims."""
     claims = decode_unverified(session["tokens"]["id_token"]).claims
-    state = current_app.extensions["webapp.sts"]
-    return roles_for(claims, state["rules"], current_app.config["AWS_ROLE_ARN"])
+    return roles_for(claims, _state()["rules"], current_app.config["AWS_ROLE_ARN"])
 
 
 def chosen_role() -> str:
@@ -82,25 +76,38 @@ def chosen_role() -> str:
     raise RoleChoiceNeeded(offered)
 
 
+def load_cached(handle: str) -> AwsCredentials | None:
+    """The credentials kept for a session, or None."""
+    data = get_store().get(session_key(handle, "aws"))
+    try:
+        return AwsCredentials(**data) if isinstance(data, dict) else None
+    except TypeError:
+        return None
+
+
 def get_credentials() -> AwsCredentials:
     """Credentials for the signed-in user's role: cached, else assumed once under a session lock."""
     role_arn = chosen_role()
-    key = CREDS_PREFIX + session.sid
-    creds = _load(key)
+    handle = sessions.get_own_handle()
+    creds = load_cached(handle)
     if not _usable(creds, role_arn):
         try:
-            with sessions.get_redis().lock(
-                LOCK_PREFIX + session.sid, timeout=30, blocking_timeout=20
-            ):
-                creds = _load(key)  # another request of this session may have just assumed it
+            with get_store().lock(handle, "sts", timeout=30, blocking_timeout=20):
+                creds = load_cached(handle)  # another request of this session may have it now
                 if not _usable(creds, role_arn):
                     creds = _assume(role_arn)
-                    _store(key, creds)
+                    ttl = creds.expiration - clock.now()
+                    get_store().put(session_key(handle, "aws"), asdict(creds), ttl)
         except redis.exceptions.LockError as exc:
             raise StsProblem("Busy", "Another request is still getting credentials.") from exc
-    summary = {"role_arn": creds.role_arn, "assumed_role_arn": creds.assumed_role_arn}
-    if session.get("aws") != {**summary, "expiration": creds.expiration}:
-        session["aws"] = {**summary, "expiration": creds.expiration}
+    assert creds is not None
+    summary = {
+        "role_arn": creds.role_arn,
+        "assumed_role_arn": creds.assumed_role_arn,
+        "expiration": creds.expiration,
+    }
+    if session.get("aws") != summary:
+        session["aws"] = summary
     return creds
 
 
@@ -108,30 +115,15 @@ def _usable(creds: AwsCredentials | None, role_arn: str) -> bool:
     return (
         creds is not None
         and creds.role_arn == role_arn
-        and creds.expiration - sessions.clock() > RENEW_BEFORE
+        and creds.expiration - clock.now() > RENEW_BEFORE
     )
-
-
-def _load(key: str) -> AwsCredentials | None:
-    blob = sessions.get_redis().get(key)
-    plaintext = current_app.session_interface.cipher.open(blob, key) if blob else None
-    try:
-        return AwsCredentials(**json.loads(plaintext)) if plaintext else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _store(key: str, creds: AwsCredentials) -> None:
-    ttl = max(1, int(creds.expiration - time.time()))
-    blob = current_app.session_interface.cipher.seal(json.dumps(asdict(creds)).encode(), key)
-    sessions.get_redis().set(key, blob, ex=ttl)
 
 
 def _fresh_id_token() -> str:
     """The session's ID token, renewed with the refresh token when it is (nearly) expired."""
     tokens = session["tokens"]
     exp = decode_unverified(tokens["id_token"]).claims.get("exp")
-    if isinstance(exp, int | float) and exp - sessions.clock() > ID_TOKEN_MARGIN:
+    if isinstance(exp, int | float) and exp - clock.now() > ID_TOKEN_MARGIN:
         return tokens["id_token"]
     if not tokens.get("refresh_token"):
         raise SignInAgain("Your sign-in has expired.")
@@ -147,7 +139,10 @@ def _assume(role_arn: str) -> AwsCredentials:
     id_token = _fresh_id_token()
     config = current_app.config
     verdict = check_sts_compatibility(
-        id_token, provider_url=config["AUTH0_ISSUER"], audiences=[config["AUTH0_CLIENT_ID"]]
+        id_token,
+        provider_url=config["AUTH0_ISSUER"],
+        audiences=[config["AUTH0_CLIENT_ID"]],
+        now=clock.now(),
     )
     claims = decode_unverified(id_token).claims
     if not verdict.accepted:
@@ -159,7 +154,7 @@ def _assume(role_arn: str) -> AwsCredentials:
         "WebIdentityToken": id_token,
         "DurationSeconds": config["STS_DURATION_SECONDS"],
     }
-    client = current_app.extensions["webapp.sts"]["client"]
+    client = _state()["client"]
     for attempt in (1, 2):
         try:
             answer = client.assume_role_with_web_identity(**params)
@@ -188,3 +183,11 @@ def _assume(role_arn: str) -> AwsCredentials:
         role_name=role_name(role_arn),
         assumed_role_arn=answer["AssumedRoleUser"]["Arn"],
     )
+
+
+def init_app(app: Flask, rules: list[Any]) -> None:
+    """Keep the role rules and one STS client for this app."""
+    app.extensions["webapp.credentials"] = {
+        "rules": rules,
+        "client": build_sts_client(app.config["AWS_REGION"], app.config["AWS_ENDPOINT_URL"]),
+    }

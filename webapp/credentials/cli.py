@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from typing import Any
 
 from flask import current_app, render_template, request
 
-from .. import sts
+from .. import headers
 from ..auth import login_required
-from . import bp
+from ..tokens.times import utc_iso
+from .blueprint import bp
+from .broker import get_credentials
 
 
 def get_variables(creds: Any, region: str, endpoint_url: str | None) -> list[tuple[str, str]]:
@@ -27,47 +28,44 @@ def get_variables(creds: Any, region: str, endpoint_url: str | None) -> list[tup
     return variables
 
 
-def get_bash(variables: list[tuple[str, str]]) -> str:
+def format_bash(variables: list[tuple[str, str]]) -> str:
     """export lines for bash and zsh, quoted for the shell."""
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables)
 
 
-def get_powershell(variables: list[tuple[str, str]]) -> str:
+def format_powershell(variables: list[tuple[str, str]]) -> str:
     """$Env: lines for PowerShell, in single quotes (which escape only themselves)."""
     return "\n".join(
         f"$Env:{name}='{value.replace(chr(39), chr(39) * 2)}'" for name, value in variables
     )
 
 
-def get_credential_process(creds: Any) -> str:
+def format_credential_process(creds: Any) -> str:
     """The JSON document a credential_process program prints (Version 1)."""
     document = {
         "Version": 1,
         "AccessKeyId": creds.access_key_id,
         "SecretAccessKey": creds.secret_access_key,
         "SessionToken": creds.session_token,
-        "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(creds.expiration)),
+        "Expiration": utc_iso(int(creds.expiration)),
     }
     return json.dumps(document, indent=2)
 
 
-@bp.route("/credentials", methods=["GET", "POST"])
+@bp.route("/resources/credentials", methods=["GET", "POST"])
 @login_required
-def credentials() -> Any:
+def cli() -> Any:
     """GET: the role and expiry and a reveal button. POST (CSRF-checked): the secrets."""
-    creds = sts.get_credentials()
+    creds = get_credentials()
     formats = None
     if request.method == "POST":
         variables = get_variables(
             creds, current_app.config["AWS_REGION"], current_app.config["AWS_ENDPOINT_URL"]
         )
         formats = {
-            "bash": get_bash(variables),
-            "powershell": get_powershell(variables),
-            "credential_process": get_credential_process(creds),
+            "bash": format_bash(variables),
+            "powershell": format_powershell(variables),
+            "credential_process": format_credential_process(creds),
         }
-    response = current_app.make_response(
-        render_template("resources/credentials.html", creds=creds, formats=formats)
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    page = render_template("credentials/cli.html", creds=creds, formats=formats)
+    return headers.no_store(current_app.make_response(page))

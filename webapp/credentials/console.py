@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 import requests
 from flask import current_app, redirect, url_for
 
-from .. import sts
+from .. import headers
 from ..auth import login_required
 from ..errors import render_error
-from . import bp
+from .blueprint import bp
+from .broker import get_credentials
 
 log = logging.getLogger(__name__)
 DESTINATION = "https://console.aws.amazon.com/"
@@ -60,11 +61,11 @@ def get_login_url(federation_url: str, token: str, issuer: str, destination: str
     return f"{federation_url}?{query}"
 
 
-@bp.post("/console")
+@bp.post("/resources/console")
 @login_required
 def console() -> Any:
     """Sign the browser in to the AWS console as the session's role (never logs the URL)."""
-    creds = sts.get_credentials()
+    creds = get_credentials()
     federation_url = current_app.config["AWS_FEDERATION_URL"]
     try:
         token = get_signin_token(federation_url, creds)
@@ -73,6 +74,6 @@ def console() -> Any:
         return render_error(502, f"The AWS console sign-in did not work: {exc}. Try again.")
     issuer = url_for("pages.index", _external=True)
     response = redirect(get_login_url(federation_url, token, issuer, DESTINATION), 303)
-    response.headers["Cache-Control"] = "no-store"
+    headers.no_store(response)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app, redirect, render_template, request, url_for
 
-from . import sessions
+from .. import sessions
 
 
 class NoRoleError(Exception):
@@ -144,25 +144,29 @@ def explain(problem: StsProblem) -> dict[str, Any]:
     }
 
 
+def _no_role(exc: NoRoleError) -> Any:
+    return render_template("credentials/no_role.html"), 403
+
+
+def _choose(exc: RoleChoiceNeeded) -> Any:
+    return redirect(url_for("credentials.pick", next=request.full_path.rstrip("?")))
+
+
+def _sign_in_again(exc: SignInAgain) -> Any:
+    # Ending the session first means /login starts clean; the IdP issues fresh tokens or an
+    # error page, so this can never bounce back here in a loop.
+    sessions.end()
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _problem(exc: StsProblem) -> Any:
+    page = explain(exc)
+    return render_template("credentials/problem.html", **page), page["status"]
+
+
 def register_handlers(app: Flask) -> None:
     """Turn the broker's exceptions into pages (or a redirect) wherever a view raises them."""
-
-    @app.errorhandler(NoRoleError)
-    def no_role(exc: NoRoleError) -> Any:
-        return render_template("sts/no_role.html"), 403
-
-    @app.errorhandler(RoleChoiceNeeded)
-    def choose(exc: RoleChoiceNeeded) -> Any:
-        return redirect(url_for("role_picker.pick", next=request.full_path.rstrip("?")))
-
-    @app.errorhandler(SignInAgain)
-    def sign_in_again(exc: SignInAgain) -> Any:
-        # Ending the session first means /login starts clean; the IdP issues fresh tokens or an
-        # error page, so this can never bounce back here in a loop.
-        sessions.end()
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-    @app.errorhandler(StsProblem)
-    def problem(exc: StsProblem) -> Any:
-        page = explain(exc)
-        return render_template("sts/problem.html", **page), page["status"]
+    app.register_error_handler(NoRoleError, _no_role)
+    app.register_error_handler(RoleChoiceNeeded, _choose)
+    app.register_error_handler(SignInAgain, _sign_in_again)
+    app.register_error_handler(StsProblem, _problem)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ROLE_ARN, ConfigError
+from ..config import ROLE_ARN, ConfigError
 
 MATCHES = ("equals", "contains", "starts_with")
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from .. import clock
 
 # Short timeouts: a slow service must not hold a worker much past the overview's own deadline.
 CLIENT_CONFIG = Config(
@@ -27,7 +28,7 @@ class ClientCache:
     def __init__(self, max_size: int = 256, endpoint_url: str | None = None) -> None:
         self.max_size = max_size
         self.endpoint_url = endpoint_url
-        self.created = 0  # how many clients were built (tests and the doctor read this)
+        self.created = 0  # how many clients were built (tests and benchmarks read this)
         self._lock = threading.Lock()
         self._clients: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
         # One boto3 session for all clients: loading the service models once is most of the
@@ -35,9 +36,9 @@ class ClientCache:
         self._session = boto3.session.Session()
 
     def get(self, creds: Any, service: str, region: str) -> Any:
-        """The client for these credentials (an sts.AwsCredentials), building it on first use."""
+        """The client for these credentials (AwsCredentials), building it on first use."""
         key = (creds.access_key_id, service, region)
-        now = time.time()
+        now = clock.now()
         with self._lock:
             entry = self._clients.get(key)
             if entry is not None and entry[1] > now:

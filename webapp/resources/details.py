@@ -7,12 +7,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import abort, redirect, render_template, request
 
-from .. import sts
 from ..auth import login_required
+from ..credentials import get_credentials
 from ..errors import render_error
-from . import bp, dynamodb, s3
+from . import dynamodb, s3
 from .model import get_error_code
-from .views import aws_error, get_cached, get_client, get_page_size, get_size_arg
+from .web import aws_error, bp, get_cached, get_client, get_page_size, get_size_arg
 
 NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "404", "ResourceNotFoundException"})
 
@@ -21,7 +21,7 @@ NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "404", "ResourceNotFoundExce
 @login_required
 def bucket(name: str) -> Any:
     """Folders and objects under ?prefix=, one page at a time, with breadcrumbs."""
-    creds = sts.get_credentials()
+    creds = get_credentials()
     prefix = request.args.get("prefix", "")
     size, token = get_page_size(), request.args.get("token") or None
     client = get_client(creds, "s3")
@@ -59,7 +59,7 @@ def download(name: str) -> Any:
     key = request.args.get("key", "")
     if not key:
         abort(400, "Which object? The link has no key.")
-    creds = sts.get_credentials()
+    creds = get_credentials()
     client = get_client(creds, "s3")
     try:
         s3.check_readable(client, name, key)
@@ -74,7 +74,7 @@ def download(name: str) -> Any:
 @login_required
 def table(name: str) -> Any:
     """Status, item count, size and key schema of one table."""
-    creds = sts.get_credentials()
+    creds = get_credentials()
     try:
         detail = dynamodb.describe_table(get_client(creds, "dynamodb"), name)
     except (ClientError, BotoCoreError) as exc:

@@ -23,7 +23,7 @@ class Outcome:
     error: str | None = None
 
 
-def get_outcome(job: Callable[[], Page]) -> Outcome:
+def run_job(job: Callable[[], Page]) -> Outcome:
     """Run one lister call and sort its answer into page, denial or error."""
     try:
         return Outcome(page=job())
@@ -39,7 +39,7 @@ def run_all(
 ) -> dict[str, Outcome]:
     """Run jobs concurrently; any not done within timeout seconds reports a timeout."""
     futures: dict[str, Future[Outcome]] = {
-        name: executor.submit(get_outcome, job) for name, job in jobs.items()
+        name: executor.submit(run_job, job) for name, job in jobs.items()
     }
     deadline = time.monotonic() + timeout
     outcomes = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from joserfc import jws
@@ -64,11 +63,3 @@ def show(value: object, limit: int = 80) -> str:
     """Render a claim value for a message: quoted, escaped and cut short."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def utc_iso(timestamp: float) -> str:
-    """Format a NumericDate as an ISO 8601 UTC time, or say it is out of range."""
-    try:
-        return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
-    except (OverflowError, OSError, TypeError, ValueError):
-        return "an out-of-range time"

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .parse import DecodedToken, TokenFormatError, decode_unverified, show, utc_iso
+from .parse import DecodedToken, TokenFormatError, decode_unverified, show
+from .times import utc_iso
 
 STS_ALGS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 STS_MIN_LENGTH, STS_MAX_LENGTH = 4, 20_000

@@ -12,7 +12,8 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, JoseError
 from joserfc.jwk import Key, KeySet
 
-from .parse import TokenError, decode_unverified, show, utc_iso
+from .parse import TokenError, decode_unverified, show
+from .times import utc_iso
 
 # Auth0 signs ID tokens with RS256; accepting anything else invites alg-confusion attacks.
 ALLOWED_ALG = "RS256"
