@@ -36,9 +36,9 @@ def record(event: str, **fields: Any) -> None:
 def list_recent(count: int = 50) -> list[dict[str, Any]]:
     """The most recent audit events, newest first."""
     events = []
-    for _id, values in get_store().client.xrevrange(STREAM, count=count):
+    for _id, values in get_store().client.xrevrange(STREAM, count=count) or []:
         try:
-            entry = json.loads(values[b"data"])
+            entry = json.loads((values or {})[b"data"])
         except (KeyError, ValueError):
             continue
         if isinstance(entry, dict):

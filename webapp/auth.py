@@ -49,10 +49,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def _fetch_json(url: str) -> dict:
+def _fetch_json(url: str) -> dict[str, Any]:
     response = requests.get(url, timeout=5)
     response.raise_for_status()
-    return response.json()
+    document: dict[str, Any] = response.json()
+    return document
 
 
 def get_client() -> Any:
@@ -220,7 +221,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @login_required
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_app.config["ADMIN_ROLE"] not in sessions.get_user()["roles"]:
+        if current_app.config["ADMIN_ROLE"] not in (sessions.get_user() or {}).get("roles", []):
             abort(403, "This page is for administrators.")
         return view(*args, **kwargs)
 

@@ -64,7 +64,6 @@ def _refuse(reason: str, status: int = 400) -> Any:
 
 
 @bp.post("/backchannel-logout")
-@csrf.exempt  # the IdP, not a browser, posts here; the logout token is the credential
 @sessions.sessionless
 def backchannel_logout() -> Any:
     """End the sessions a valid logout token names: by IdP session id, else all of the subject's."""
@@ -89,14 +88,17 @@ def backchannel_logout() -> Any:
         if sid:
             ended = session_index.revoke_idp_session(config["AUTH0_ISSUER"], sid, sub)
         else:
-            ended = session_index.revoke_user(
-                session_index.get_user_key(config["AUTH0_ISSUER"], sub)
-            )
+            user_key = session_index.get_user_key(config["AUTH0_ISSUER"], str(sub))
+            ended = session_index.revoke_user(user_key)
     except redis.RedisError:
         log.exception("session store unreachable during back-channel logout")
         return _refuse("The session store is unavailable; try again.", 503)
     audit.record("backchannel_logout", target=sub, idp_sid=sid, ended=len(ended))
     return headers.no_store(jsonify(ended=len(ended)))
+
+
+# The IdP, not a browser, posts here: the logout token is the credential, not a CSRF token.
+csrf.exempt(backchannel_logout)
 
 
 def _first_use(jti: Any) -> bool:

@@ -33,7 +33,7 @@ def check_token_command(source: str, issuer: str | None, audiences: tuple[str, .
     except TokenFormatError as error:
         _fail(error.reason)
     provider_url = issuer or current_app.config.get("AUTH0_ISSUER")
-    allowed = list(audiences) or [current_app.config.get("AUTH0_CLIENT_ID")]
+    allowed = list(audiences) or [current_app.config.get("AUTH0_CLIENT_ID") or ""]
     if not provider_url or not all(allowed):
         _fail("no provider: pass --issuer and --audience or set AUTH0_ISSUER and AUTH0_CLIENT_ID")
 

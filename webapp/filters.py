@@ -12,7 +12,7 @@ from .tokens.times import describe_time, utc_text
 UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
 
-def when(timestamp: float | None) -> str:
+def when(timestamp: float | str | None) -> str:
     """An expiry in UTC with how far from now, e.g. '2031-01-01T00:00:00Z (expires in 8 h)'."""
     return "—" if timestamp in (None, "") else describe_time(timestamp, clock.now(), expiry=True)
 

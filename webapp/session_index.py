@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from . import clock, sessions
+from .sessions import current
 from .store import get_store, global_key, session_key
 
 INDEX = global_key("index")  # zset: handle -> absolute expiry
@@ -24,6 +25,10 @@ _SYNCED = "index_synced"  # in the session: when it was last written here, with 
 
 def _hash(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _decode(member: Any) -> str:
+    return member.decode() if isinstance(member, bytes) else str(member)
 
 
 def get_user_key(iss: str, sub: str) -> str:
@@ -51,7 +56,7 @@ def sync(handle: str, sess: Any) -> None:
         "aws_expiration": aws.get("expiration") or "",
     }
     max_seconds = sessions.max_seconds()
-    absolute = entry["signed_in_at"] + max_seconds
+    absolute = float(sess["signed_in_at"]) + max_seconds
     store = get_store()
     key = session_key(handle, "entry")
     pipe = store.client.pipeline(transaction=False)
@@ -66,7 +71,7 @@ def sync(handle: str, sess: Any) -> None:
 
 def _touch(response: Any) -> Any:
     """Refresh the entry at most once a minute, and at once when the AWS credentials change."""
-    if request.endpoint == "static" or session.unavailable or "user" not in session:
+    if request.endpoint == "static" or current().unavailable or "user" not in session:
         return response
     synced = session.get(_SYNCED) or {}
     aws_expiration = (session.get("aws") or {}).get("expiration") or ""
@@ -95,13 +100,13 @@ def _entries(handles: list[str]) -> list[dict[str, Any]]:
 def _is_live(entry: dict[str, Any], now: float) -> bool:
     # The entry's last_seen may lag the session's by up to SYNC_INTERVAL, hence the grace.
     idle_ends = entry["idle_expires_at"] + SYNC_INTERVAL
-    return entry["pttl"] > 0 and now < entry["expires_at"] and now < idle_ends
+    return bool(entry["pttl"] > 0 and now < entry["expires_at"] and now < idle_ends)
 
 
 def list_sessions(query: str = "") -> list[dict[str, Any]]:
     """Every live session, newest sign-in first, optionally by name, email or sub substring."""
     now = clock.now()
-    handles = [h.decode() for h in get_store().client.zrange(INDEX, 0, -1)]
+    handles = [_decode(h) for h in get_store().client.zrange(INDEX, 0, -1)]
     live = [e for e in _entries(handles) if _is_live(e, now)]
     _drop(sorted(set(handles) - {e["handle"] for e in live}))  # ended, expired or unreadable
     needle = query.strip().casefold()
@@ -145,7 +150,7 @@ def revoke(handle: str) -> dict[str, Any] | None:
 
 def _revoke_group(group: str, sub: str | None = None) -> list[dict[str, Any]]:
     client = get_store().client
-    members = sorted(m.decode() for m in client.smembers(group))
+    members = sorted(_decode(m) for m in client.smembers(group))
     entries = _entries(members)
     ended = _drop([e["handle"] for e in entries if sub in (None, e["sub"])], end_sessions=True)
     stale = set(members) - {e["handle"] for e in entries}  # entries that expired on their own

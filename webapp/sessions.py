@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
@@ -43,14 +43,14 @@ def _plain_http_loopback() -> bool:
     )
 
 
-class PortalSession(ServerSideSession):
+class PortalSession(ServerSideSession):  # type: ignore[misc]
     """A session that knows whether the store could be read for it."""
 
     unavailable = False
     loaded_from: str | None = None
 
 
-class PortalSessionInterface(ServerSideSessionInterface):
+class PortalSessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
     """Flask-Session's server-side interface, storing sealed JSON through the store."""
 
     session_class = PortalSession
@@ -97,9 +97,9 @@ class PortalSessionInterface(ServerSideSessionInterface):
         session.loaded_from = None
         session.modified = True
 
-    def _retrieve_session_data(self, store_id: str) -> dict | None:
+    def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
         data = self.store.get(store_id)
-        if data is None or not _well_formed(data):
+        if not _well_formed(data):
             if self.store.client.delete(store_id):
                 log.warning("discarded unreadable session data at %s", store_id)
             return None
@@ -117,7 +117,7 @@ class PortalSessionInterface(ServerSideSessionInterface):
 
 
 def _well_formed(data: Any) -> bool:
-    """A signed-in session must carry the fields every view relies on, with the right types."""
+    """A session is a dict; a signed-in one carries the fields every view relies on, typed."""
     if not isinstance(data, dict):
         return False
     if "user" not in data:
@@ -134,12 +134,12 @@ def _well_formed(data: Any) -> bool:
 
 def idle_seconds() -> int:
     """The configured idle limit in seconds."""
-    return current_app.config["SESSION_IDLE_MINUTES"] * 60
+    return int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
 
 
 def max_seconds() -> int:
     """The configured absolute limit in seconds."""
-    return current_app.config["SESSION_MAX_HOURS"] * 3600
+    return int(current_app.config["SESSION_MAX_HOURS"]) * 3600
 
 
 def seconds_left(sess: Any = None) -> float | None:
@@ -148,12 +148,23 @@ def seconds_left(sess: Any = None) -> float | None:
     if "user" not in sess:
         return None
     ends = min(sess["last_seen"] + idle_seconds(), sess["signed_in_at"] + max_seconds())
-    return ends - clock.now()
+    return float(ends) - clock.now()
+
+
+def current() -> PortalSession:
+    """This request's session, typed as the portal's own."""
+    return cast(PortalSession, session)
 
 
 def get_own_handle() -> str:
     """The handle of this request's session."""
-    return get_handle(session.sid)
+    return get_handle(current().sid)
+
+
+def _app() -> Flask:
+    """The app itself (signal senders must be the object receivers subscribed with)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
 
 
 def begin(user: dict[str, Any], tokens: dict[str, Any]) -> None:
@@ -162,13 +173,13 @@ def begin(user: dict[str, Any], tokens: dict[str, Any]) -> None:
     session.clear()
     session.update(user=user, tokens=tokens, signed_in_at=now, last_seen=now)
     current_app.session_interface.regenerate(session)  # type: ignore[attr-defined]
-    session_started.send(current_app._get_current_object(), handle=get_own_handle(), data=session)
+    session_started.send(_app(), handle=get_own_handle(), data=session)
 
 
 def end() -> None:
     """Forget the session: everything kept under it is deleted and the cookie expired."""
     handle = get_own_handle()
-    session_ended.send(current_app._get_current_object(), handle=handle)
+    session_ended.send(_app(), handle=handle)
     get_store().delete_session(handle)
     session.clear()
     session.modified = True
@@ -200,7 +211,7 @@ def _enforce_limits() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     if request.endpoint == "static" or getattr(view, "sessionless", False):
         return
-    if session.unavailable:
+    if current().unavailable:
         abort(503)
     if "user" not in session:
         return
@@ -214,7 +225,7 @@ def _enforce_limits() -> None:
 
 
 def _no_store(response: Any) -> Any:
-    if session.unavailable:
+    if current().unavailable:
         return response
     if session.get("user") or getattr(g, "session_expired", False):
         headers.no_store(response)

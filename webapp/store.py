@@ -96,12 +96,12 @@ class Store:
 
     def get(self, key: str) -> Any | None:
         """The sealed JSON value at key, or None."""
-        return self.unseal(self.client.get(key), key)
+        return self.unseal(_raw(self.client.get(key)), key)
 
     def get_many(self, keys: Sequence[str]) -> list[Any | None]:
         """Several sealed values in one round trip (keys of one session, or on one node)."""
         blobs = self.client.mget(keys) if keys else []
-        return [self.unseal(blob, key) for key, blob in zip(keys, blobs, strict=True)]
+        return [self.unseal(_raw(blob), key) for key, blob in zip(keys, blobs, strict=True)]
 
     def put(self, key: str, value: Any, ttl: float, *, xx: bool = False) -> bool:
         """Seal and store value for ttl seconds; with xx only if the key still exists."""
@@ -109,7 +109,7 @@ class Store:
 
     def get_field(self, key: str, field: str) -> Any | None:
         """A sealed JSON value in a hash field."""
-        return self.unseal(self.client.hget(key, field), f"{key}/{field}")
+        return self.unseal(_raw(self.client.hget(key, field)), f"{key}/{field}")
 
     def put_field(self, key: str, field: str, value: Any, ttl: int) -> None:
         """Seal value into a hash field; the hash lives ttl seconds from its first field."""
@@ -129,14 +129,19 @@ class Store:
 
     def lock(self, handle: str, name: str, *, timeout: float, blocking_timeout: float) -> Lock:
         """A Redis lock scoped to one session (e.g. one STS call at a time)."""
-        return self.client.lock(
-            session_key(handle, f"lock:{name}"), timeout=timeout, blocking_timeout=blocking_timeout
-        )
+        key = session_key(handle, f"lock:{name}")
+        return Lock(self.client, key, timeout=timeout, blocking_timeout=blocking_timeout)
+
+
+def _raw(value: Any) -> bytes | None:
+    """A reply as bytes (the client never decodes responses), None when absent."""
+    return value if isinstance(value, bytes) else None
 
 
 def get_store() -> Store:
     """This app's store."""
-    return current_app.extensions["webapp.store"]
+    store: Store = current_app.extensions["webapp.store"]
+    return store
 
 
 def init_app(app: Flask) -> None:

@@ -71,7 +71,7 @@ def inspect_session(
     """Everything the admin views show about one stored session, secrets left out."""
     tokens = data.get("tokens") or {}
     aws = data.get("aws") or {}
-    checks = {"keys": keys, "issuer": issuer, "client_id": client_id, "now": now}
+    checks: dict[str, Any] = {"keys": keys, "issuer": issuer, "client_id": client_id, "now": now}
     return {
         "user": data.get("user") or {},
         "signed_in_at": data.get("signed_in_at"),

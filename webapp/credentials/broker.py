@@ -55,7 +55,8 @@ def build_sts_client(region: str, endpoint_url: str | None) -> Any:
 
 
 def _state() -> dict[str, Any]:
-    return current_app.extensions["webapp.credentials"]
+    state: dict[str, Any] = current_app.extensions["webapp.credentials"]
+    return state
 
 
 def offered_roles() -> list[str]:
@@ -71,8 +72,9 @@ def chosen_role() -> str:
         raise NoRoleError()
     if len(offered) == 1:
         return offered[0]
-    if session.get("role_choice") in offered:
-        return session["role_choice"]
+    choice = session.get("role_choice")
+    if isinstance(choice, str) and choice in offered:
+        return choice
     raise RoleChoiceNeeded(offered)
 
 
@@ -124,7 +126,7 @@ def _fresh_id_token() -> str:
     tokens = session["tokens"]
     exp = decode_unverified(tokens["id_token"]).claims.get("exp")
     if isinstance(exp, int | float) and exp - clock.now() > ID_TOKEN_MARGIN:
-        return tokens["id_token"]
+        return str(tokens["id_token"])
     if not tokens.get("refresh_token"):
         raise SignInAgain("Your sign-in has expired.")
     try:
@@ -132,7 +134,7 @@ def _fresh_id_token() -> str:
     except (TokenError, auth.RenewalFailed) as exc:
         log.info("token renewal failed: %s", exc)
         raise SignInAgain("Your sign-in has expired and could not be renewed.") from exc
-    return session["tokens"]["id_token"]
+    return str(session["tokens"]["id_token"])
 
 
 def _assume(role_arn: str) -> AwsCredentials:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ def run_job(job: Callable[[], Page]) -> Outcome:
 
 
 def run_all(
-    executor: Executor, jobs: dict[str, Callable[[], Page]], timeout: float
+    executor: Executor, jobs: Mapping[str, Callable[[], Page]], timeout: float
 ) -> dict[str, Outcome]:
     """Run jobs concurrently; any not done within timeout seconds reports a timeout."""
     futures: dict[str, Future[Outcome]] = {

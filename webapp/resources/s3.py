@@ -81,8 +81,10 @@ def check_readable(client: Any, bucket: str, key: str) -> None:
 
 def get_download_url(client: Any, bucket: str, key: str) -> str:
     """A presigned GET URL for the object, valid for DOWNLOAD_SECONDS."""
-    return client.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=DOWNLOAD_SECONDS
+    return str(
+        client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=DOWNLOAD_SECONDS
+        )
     )
 
 

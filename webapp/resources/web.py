@@ -19,7 +19,8 @@ bp = Blueprint("resources", __name__, url_prefix="/resources")
 
 def get_state() -> dict[str, Any]:
     """This app's executor, client cache and per-service timeout."""
-    return current_app.extensions["webapp.resources"]
+    state: dict[str, Any] = current_app.extensions["webapp.resources"]
+    return state
 
 
 def get_client(creds: AwsCredentials, service: str) -> Any:

@@ -60,8 +60,7 @@ def check_sts_compatibility(
 
 def role_session_name(claims: Mapping[str, Any]) -> str:
     """A legal RoleSessionName: the email (else sub) made safe, plus a short hash of sub."""
-    sub = claims.get("sub") if isinstance(claims.get("sub"), str) else ""
-    email = claims.get("email") if isinstance(claims.get("email"), str) else ""
+    sub, email = (v if isinstance(v := claims.get(k), str) else "" for k in ("sub", "email"))
     # Fold accents to ASCII first so "josé@…" reads "jose@…" rather than "jos-@…".
     base = unicodedata.normalize("NFKD", email or sub).encode("ascii", "ignore").decode()
     base = _SESSION_NAME_BAD.sub("-", base)[:55] or "user"

@@ -24,7 +24,7 @@ class KeySetCache:
 
     def __init__(
         self,
-        fetch: Callable[[], dict],
+        fetch: Callable[[], dict[str, Any]],
         min_refetch_interval: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -55,7 +55,7 @@ class KeySetCache:
 
     def _refresh(self) -> None:
         try:
-            self._keys = KeySet.import_key_set(self._fetch())
+            self._keys = KeySet.import_key_set(self._fetch())  # type: ignore[arg-type]
         except (JoseError, KeyError, TypeError, ValueError) as error:
             raise TokenError("The issuer's published key set (JWKS) could not be read.") from error
 
@@ -67,7 +67,7 @@ class KeySetCache:
             return None
 
 
-def verify_signature(token: str, keys: KeySetCache) -> dict:
+def verify_signature(token: str, keys: KeySetCache) -> dict[str, Any]:
     """Return the claims of a token RS256-signed by one of the issuer's published keys.
 
     Only the signature is checked; callers check the claims their kind of token needs.
@@ -99,7 +99,7 @@ def verify_id_token(
     nonce: str | None,
     leeway: int = 60,
     now: float | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Return the claims of an ID token passing every OIDC check, else raise TokenError."""
     claims = verify_signature(token, keys)
     now = time.time() if now is None else now
@@ -137,7 +137,7 @@ def _alg_reason(alg: Any) -> str:
     return f"The token's algorithm {show(alg, 40)} is not accepted; only RS256 is."
 
 
-def _claim_reason(error: ClaimError, claims: dict, issuer: str, client_id: str) -> str:
+def _claim_reason(error: ClaimError, claims: dict[str, Any], issuer: str, client_id: str) -> str:
     if isinstance(error, ExpiredTokenError):
         return f"The token expired at {utc_iso(claims['exp'])}; sign in again."
     claim = error.claim
@@ -160,7 +160,7 @@ def _claim_reason(error: ClaimError, claims: dict, issuer: str, client_id: str) 
     return f"The token's {claim} claim is invalid: {show(value)}."
 
 
-def _check_azp(claims: dict, client_id: str) -> None:
+def _check_azp(claims: dict[str, Any], client_id: str) -> None:
     aud = claims["aud"]
     azp = claims.get("azp")
     if isinstance(aud, list) and len(aud) > 1 and azp is None:
