@@ -33,12 +33,34 @@ def misbehave() -> Any:
     return jsonify(switches=signer.switches)
 
 
+@bp.post("/clock")
+def clock() -> Any:
+    """Move the clock the IdP stamps tokens with: {"offset": seconds ahead of real time}."""
+    offset = get_body().get("offset")
+    if isinstance(offset, bool) or not isinstance(offset, int | float):
+        return jsonify(error="invalid_request", error_description="offset must be a number"), 400
+    get_state().signer.clock_offset = float(offset)
+    return jsonify(offset=offset)
+
+
+@bp.post("/slow")
+def slow() -> Any:
+    """Make the token endpoint wait before answering: {"token_ms": milliseconds}."""
+    delay = get_body().get("token_ms", 0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 60_000:
+        return jsonify(error="invalid_request", error_description="token_ms: 0 to 60000"), 400
+    get_state().token_delay = delay / 1000
+    return jsonify(token_ms=delay)
+
+
 @bp.post("/reset")
 def reset() -> Response:
     """Clear switches and stats; keys, sessions and back-channel URLs stay."""
     state = get_state()
     with state.lock:
         state.signer.switches = {}
+        state.signer.clock_offset = 0.0
+        state.token_delay = 0.0
         state.stats.clear()
     return jsonify(switches={}, stats=state.get_stats())
 

@@ -98,6 +98,8 @@ def token() -> Response:
     grant_type = request.form.get("grant_type")
     if grant_type in ("authorization_code", "refresh_token"):
         state.count(f"token:{grant_type}")
+    if state.token_delay:
+        time.sleep(state.token_delay)
     return state.server.create_token_response()
 
 

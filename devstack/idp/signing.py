@@ -44,12 +44,25 @@ def merge_switches(current: dict[str, Any], update: dict[str, Any]) -> dict[str,
     return merged
 
 
+TIME_CLAIMS = ("iat", "exp", "nbf", "auth_time")
+
+
+def _shifted(claims: dict[str, Any], offset: float) -> dict[str, Any]:
+    """The time claims moved by offset seconds (as if the IdP's clock were that far ahead)."""
+    return {
+        name: int(value + offset)
+        for name, value in claims.items()
+        if name in TIME_CLAIMS and isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
 class Signer:
     """Holds the published keys and signs tokens, honouring the misbehaviour switches."""
 
     def __init__(self) -> None:
         self.keys: list[RSAKey] = [new_rsa_key()]
         self.switches: dict[str, Any] = {}
+        self.clock_offset = 0.0  # tests move the IdP's clock with the app's (/_devstack/clock)
         self._foreign: RSAKey | None = None
         self._lock = threading.Lock()
 
@@ -86,7 +99,7 @@ class Signer:
         """Sign claims as a compact JWS of the given kind, applying its switches."""
         switch = self.switches.get(kind, {})
         key = self.current
-        claims = {**claims, **switch.get("claims", {})}
+        claims = {**claims, **_shifted(claims, self.clock_offset), **switch.get("claims", {})}
         for name in switch.get("drop", []):
             claims.pop(name, None)
         header = {"alg": "RS256", "typ": typ, "kid": key.kid, **switch.get("header", {})}

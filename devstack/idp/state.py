@@ -74,6 +74,7 @@ class IdpState:
         self.refresh_tokens: dict[str, Any] = {}
         self.backchannel_urls: list[str] = []
         self.stats: Counter[str] = Counter()
+        self.token_delay = 0.0  # seconds the token endpoint waits before answering (tests)
         self.server: Any = None  # the Authlib AuthorizationServer, attached by create_idp_app
 
     @property
