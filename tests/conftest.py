@@ -145,10 +145,16 @@ def app(devstack: Devstack, redis_server: RedisServer):
 
 
 @pytest.fixture
-def travel(monkeypatch: pytest.MonkeyPatch):
-    """travel(seconds): set the app's clock that far past the start of the test."""
+def travel(monkeypatch: pytest.MonkeyPatch, devstack: Devstack):
+    """travel(seconds): set the app's clock, and the IdP's, that far past the start of the test."""
     start = time.time()
-    return lambda seconds: monkeypatch.setattr(clock, "now", lambda: start + seconds)
+
+    def to(seconds: float) -> None:
+        monkeypatch.setattr(clock, "now", lambda: start + seconds)
+        offset = start + seconds - time.time()
+        devstack.idp("POST", "_devstack/clock", json={"offset": offset})
+
+    return to
 
 
 def stored_session(app, client) -> dict:

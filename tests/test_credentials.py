@@ -120,8 +120,8 @@ def test_expired_id_token_is_renewed_with_the_refresh_token(devstack, redis_serv
     client.get("/")
     refreshes = devstack.idp("GET", "_devstack/stats").json()["token_requests"]["refresh_token"]
     travel(TENANT["id_token_lifetime"] + 120)
-    # The IdP signs real-time tokens, so only the app's clock moves: it sees the old ID token as
-    # expired, renews it once, and the fresh one is accepted by STS.
+    # The app and the IdP move on together: the app sees the old ID token as expired, renews it
+    # once, and the fresh one passes the sign-in checks and is accepted by STS.
     assert "assumed-role/portal-reader/" in home(client)
     stats = devstack.idp("GET", "_devstack/stats").json()["token_requests"]
     assert stats["refresh_token"] == refreshes + 1

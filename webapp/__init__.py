@@ -19,6 +19,7 @@ from . import (
     extensions,
     filters,
     pages,
+    ratelimit,
     resources,
     session_index,
     sessions,
@@ -27,8 +28,8 @@ from . import (
 
 # The data path, in order: each feature's init_app registers its own state, hooks and pages.
 FEATURES = (
-    extensions,
     store,
+    extensions,
     sessions,
     session_index,
     auth,
@@ -37,6 +38,7 @@ FEATURES = (
     admin,
     backchannel,
     pages,
+    ratelimit,
     filters,
     commands,
     errors,

@@ -7,13 +7,13 @@ import logging
 from typing import Any
 
 import redis
-import requests
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from . import audit, clock, headers, session_index, sessions
+from .auth import get_keys
 from .extensions import csrf
 from .store import get_store, global_key
-from .tokens import KeySetCache, TokenError, decode_unverified, verify_signature
+from .tokens import KeySetCache, KeysUnavailable, TokenError, decode_unverified, verify_signature
 
 log = logging.getLogger(__name__)
 bp = Blueprint("backchannel", __name__)
@@ -71,14 +71,14 @@ def backchannel_logout() -> Any:
     try:
         claims = check_logout_token(
             token,
-            keys=current_app.extensions["webapp.auth"]["keys"],
+            keys=get_keys(),
             issuer=config["AUTH0_ISSUER"],
             client_id=config["AUTH0_CLIENT_ID"],
             now=clock.now(),
         )
     except TokenError as error:
         return _refuse(error.reason)
-    except requests.RequestException:
+    except KeysUnavailable:
         return _refuse("The identity provider's keys could not be fetched.", 503)
     sub = claims["sub"] if _text(claims.get("sub")) else None
     sid = claims["sid"] if _text(claims.get("sid")) else None

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "SECRET_KEY_FALLBACKS": [],
@@ -29,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
     "PROXY_FIX": 0,
+    "ROLES_MAX_AGE_MINUTES": 15,
+    "HTTP_TIMEOUT_SECONDS": 5,
+    "RATE_LIMIT_SIGN_IN": "20 per minute",
+    "RATE_LIMIT_BACKCHANNEL": "60 per minute",
 }
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
@@ -76,6 +82,10 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     s["SESSION_IDLE_MINUTES"] = _int(s, "SESSION_IDLE_MINUTES", 1, 24 * 60)
     s["SESSION_MAX_HOURS"] = _int(s, "SESSION_MAX_HOURS", 1, 24 * 30)
     s["PROXY_FIX"] = _int(s, "PROXY_FIX", 0, 5)
+    s["ROLES_MAX_AGE_MINUTES"] = _int(s, "ROLES_MAX_AGE_MINUTES", 1, 24 * 60)
+    s["HTTP_TIMEOUT_SECONDS"] = _int(s, "HTTP_TIMEOUT_SECONDS", 1, 60)
+    for name in ("RATE_LIMIT_SIGN_IN", "RATE_LIMIT_BACKCHANNEL"):
+        s[name] = _rate(s, name)
     if s["AWS_ROLE_ARN"] and not ROLE_ARN.match(s["AWS_ROLE_ARN"]):
         raise ConfigError(
             f"AWS_ROLE_ARN: expected arn:aws:iam::<12-digit account>:role/<name>, "
@@ -99,6 +109,17 @@ def _fallbacks(value: Any) -> list[str]:
             "separated by commas"
         )
     return keys
+
+
+def _rate(s: Mapping[str, Any], name: str) -> str:
+    """A rate limit such as '20 per minute' or '100/hour' (limits' notation)."""
+    try:
+        parse_many(str(s[name]))
+    except ValueError:
+        raise ConfigError(
+            f"{name}: expected a rate such as '20 per minute' or '100/hour', got {s[name]!r}"
+        ) from None
+    return str(s[name])
 
 
 def _required(s: Mapping[str, Any], name: str, expected: str) -> Any:

@@ -18,6 +18,7 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Method not allowed",
+    429: "Too many requests",
     500: "Something went wrong",
     502: "An upstream service failed",
     503: "Temporarily unavailable",

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from . import clock, sessions
+from .auth import tokens_renewed
 from .sessions import current
 from .store import get_store, global_key, session_key
 
@@ -177,8 +178,13 @@ def _ended(app: Flask, *, handle: str) -> None:
     _drop([handle])
 
 
+def _renewed(app: Flask, *, claims: dict[str, Any]) -> None:
+    sync(sessions.get_own_handle(), session)  # the roles shown to admins follow at once
+
+
 def init_app(app: Flask) -> None:
     """Follow sign-ins and sign-outs, and keep entries fresh from signed-in users' requests."""
     sessions.session_started.connect(_started, sender=app)
     sessions.session_ended.connect(_ended, sender=app)
+    tokens_renewed.connect(_renewed, sender=app)
     app.after_request(_touch)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "__Host-session"
 DEV_COOKIE_NAME = "session"  # plain http on loopback only: browsers refuse __Host- without Secure
+ANONYMOUS_SECONDS = 600  # a session without a user (pending sign-ins only) lives ten minutes
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
 _signals = Namespace()
@@ -109,7 +110,7 @@ class PortalSessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
         # A session read from the store is only updated, never re-created: a revoke (or a
         # sign-out elsewhere) that lands while this request runs must stick.
         existing = session.loaded_from == store_id
-        ttl = seconds_left(session) or idle_seconds()
+        ttl = seconds_left(session) or ANONYMOUS_SECONDS
         self.store.put(store_id, dict(session), ttl, xx=existing)
 
     def _delete_session(self, store_id: str) -> None:
@@ -183,6 +184,13 @@ def end() -> None:
     get_store().delete_session(handle)
     session.clear()
     session.modified = True
+
+
+def save_now() -> None:
+    """Write this request's session to the store at once (not at the end of the request)."""
+    left = seconds_left()
+    if left is not None and left > 0:
+        get_store().put(session_key(get_own_handle()), dict(session), left, xx=True)
 
 
 def discard(handle: str) -> None:

@@ -18,7 +18,7 @@ from flask import (
 )
 
 from .. import audit, clock, session_index, sessions
-from ..auth import admin_required
+from ..auth import admin_required, get_keys
 from .inspection import inspect_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -27,7 +27,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _inspect(data: dict[str, Any]) -> dict[str, Any]:
     return inspect_session(
         data,
-        keys=current_app.extensions["webapp.auth"]["keys"],
+        keys=get_keys(),
         issuer=current_app.config["AUTH0_ISSUER"],
         client_id=current_app.config["AUTH0_CLIENT_ID"],
         now=clock.now(),

@@ -7,10 +7,11 @@ import logging
 
 from flask import Flask
 
+from ..auth import SignInAgain
 from . import broker, cli, console, picker, problems  # noqa: F401  (routes are on bp)
 from .blueprint import bp
 from .broker import AwsCredentials, chosen_role, get_credentials, load_cached, offered_roles
-from .problems import NoRoleError, RoleChoiceNeeded, SignInAgain, StsProblem, explain
+from .problems import NoRoleError, RoleChoiceNeeded, StsProblem, explain
 from .roles import load_rules
 
 log = logging.getLogger(__name__)

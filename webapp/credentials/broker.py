@@ -13,15 +13,15 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app, session
 
-from .. import audit, auth, clock, sessions
+from .. import audit, clock, sessions
+from ..auth import ensure_fresh, tokens_renewed
 from ..store import get_store, session_key
-from ..tokens import TokenError, check_sts_compatibility, decode_unverified
-from .problems import NoRoleError, RoleChoiceNeeded, SignInAgain, StsProblem
+from ..tokens import check_sts_compatibility, decode_unverified
+from .problems import NoRoleError, RoleChoiceNeeded, StsProblem
 from .roles import role_name, roles_for
 
 log = logging.getLogger(__name__)
 RENEW_BEFORE = 300  # re-assume five minutes before the credentials expire
-ID_TOKEN_MARGIN = 60  # renew an ID token this close to expiry before sending it to STS
 SAFE_DURATION = 3600  # every role's MaxSessionDuration is at least one hour
 
 
@@ -38,7 +38,7 @@ class AwsCredentials:
     assumed_role_arn: str
 
 
-def build_sts_client(region: str, endpoint_url: str | None) -> Any:
+def build_sts_client(region: str, endpoint_url: str | None, timeout: float) -> Any:
     """One unsigned STS client with bounded standard retries and timeouts."""
     return boto3.session.Session().client(
         "sts",
@@ -48,8 +48,8 @@ def build_sts_client(region: str, endpoint_url: str | None) -> Any:
         config=Config(
             signature_version=UNSIGNED,
             retries={"mode": "standard", "total_max_attempts": 3},
-            connect_timeout=3,
-            read_timeout=5,
+            connect_timeout=min(3, timeout),
+            read_timeout=timeout,
         ),
     )
 
@@ -121,24 +121,9 @@ def _usable(creds: AwsCredentials | None, role_arn: str) -> bool:
     )
 
 
-def _fresh_id_token() -> str:
-    """The session's ID token, renewed with the refresh token when it is (nearly) expired."""
-    tokens = session["tokens"]
-    exp = decode_unverified(tokens["id_token"]).claims.get("exp")
-    if isinstance(exp, int | float) and exp - clock.now() > ID_TOKEN_MARGIN:
-        return str(tokens["id_token"])
-    if not tokens.get("refresh_token"):
-        raise SignInAgain("Your sign-in has expired.")
-    try:
-        session["tokens"] = auth.renew_tokens(tokens["refresh_token"])
-    except (TokenError, auth.RenewalFailed) as exc:
-        log.info("token renewal failed: %s", exc)
-        raise SignInAgain("Your sign-in has expired and could not be renewed.") from exc
-    return str(session["tokens"]["id_token"])
-
-
 def _assume(role_arn: str) -> AwsCredentials:
-    id_token = _fresh_id_token()
+    ensure_fresh()  # normally done before the view; a long request may have crossed the margin
+    id_token = str(session["tokens"]["id_token"])
     config = current_app.config
     verdict = check_sts_compatibility(
         id_token,
@@ -187,9 +172,24 @@ def _assume(role_arn: str) -> AwsCredentials:
     )
 
 
+def _drop_what_is_no_longer_offered(app: Flask, *, claims: dict[str, Any]) -> None:
+    """After a renewal: forget a role choice and credentials the new claims no longer offer."""
+    offered = roles_for(claims, _state()["rules"], current_app.config["AWS_ROLE_ARN"])
+    if session.get("role_choice") not in offered:
+        session.pop("role_choice", None)
+    if (session.get("aws") or {}).get("role_arn") not in offered:
+        session.pop("aws", None)
+        get_store().delete(session_key(sessions.get_own_handle(), "aws"))
+
+
 def init_app(app: Flask, rules: list[Any]) -> None:
-    """Keep the role rules and one STS client for this app."""
+    """Keep the role rules and one STS client for this app; follow token renewals."""
     app.extensions["webapp.credentials"] = {
         "rules": rules,
-        "client": build_sts_client(app.config["AWS_REGION"], app.config["AWS_ENDPOINT_URL"]),
+        "client": build_sts_client(
+            app.config["AWS_REGION"],
+            app.config["AWS_ENDPOINT_URL"],
+            app.config["HTTP_TIMEOUT_SECONDS"],
+        ),
     }
+    tokens_renewed.connect(_drop_what_is_no_longer_offered, sender=app)

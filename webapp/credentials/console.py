@@ -68,7 +68,7 @@ def console() -> Any:
     creds = get_credentials()
     federation_url = current_app.config["AWS_FEDERATION_URL"]
     try:
-        token = get_signin_token(federation_url, creds)
+        token = get_signin_token(federation_url, creds, current_app.config["HTTP_TIMEOUT_SECONDS"])
     except FederationError as exc:
         log.warning("console sign-in failed for role %s: %s", creds.role_name, exc)
         return render_error(502, f"The AWS console sign-in did not work: {exc}. Try again.")

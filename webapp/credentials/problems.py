@@ -7,8 +7,6 @@ from typing import Any
 
 from flask import Flask, current_app, redirect, render_template, request, url_for
 
-from .. import sessions
-
 
 class NoRoleError(Exception):
     """No role rule matches the user's claims."""
@@ -20,10 +18,6 @@ class RoleChoiceNeeded(Exception):
     def __init__(self, offered: Sequence[str]) -> None:
         super().__init__("several roles match")
         self.offered = list(offered)
-
-
-class SignInAgain(Exception):
-    """The ID token expired and could not be renewed."""
 
 
 class StsProblem(Exception):
@@ -152,13 +146,6 @@ def _choose(exc: RoleChoiceNeeded) -> Any:
     return redirect(url_for("credentials.pick", next=request.full_path.rstrip("?")))
 
 
-def _sign_in_again(exc: SignInAgain) -> Any:
-    # Ending the session first means /login starts clean; the IdP issues fresh tokens or an
-    # error page, so this can never bounce back here in a loop.
-    sessions.end()
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
-
 def _problem(exc: StsProblem) -> Any:
     page = explain(exc)
     return render_template("credentials/problem.html", **page), page["status"]
@@ -168,5 +155,4 @@ def register_handlers(app: Flask) -> None:
     """Turn the broker's exceptions into pages (or a redirect) wherever a view raises them."""
     app.register_error_handler(NoRoleError, _no_role)
     app.register_error_handler(RoleChoiceNeeded, _choose)
-    app.register_error_handler(SignInAgain, _sign_in_again)
     app.register_error_handler(StsProblem, _problem)

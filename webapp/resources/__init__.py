@@ -21,7 +21,9 @@ def init_app(app: Flask) -> None:
     """Register the pages with their per-app state: the listing pool and the client cache."""
     app.extensions["webapp.resources"] = {
         "executor": ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="lister"),
-        "clients": ClientCache(endpoint_url=app.config.get("AWS_ENDPOINT_URL")),
+        "clients": ClientCache(
+            endpoint_url=app.config["AWS_ENDPOINT_URL"], timeout=app.config["HTTP_TIMEOUT_SECONDS"]
+        ),
         "timeout": SERVICE_TIMEOUT_SECONDS,
     }
     app.register_blueprint(bp)

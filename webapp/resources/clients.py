@@ -11,23 +11,29 @@ from botocore.config import Config
 
 from .. import clock
 
-# Short timeouts: a slow service must not hold a worker much past the overview's own deadline.
-CLIENT_CONFIG = Config(
-    connect_timeout=3,
-    read_timeout=8,
-    retries={"max_attempts": 2, "mode": "standard"},
-    max_pool_connections=10,
-)
 # SigV4 for presigned URLs too: botocore's default presigner for S3 is the legacy SigV2 scheme.
-SERVICE_CONFIG = {"s3": CLIENT_CONFIG.merge(Config(signature_version="s3v4"))}
+SERVICE_CONFIG = {"s3": Config(signature_version="s3v4")}
+
+
+def get_client_config(timeout: float) -> Config:
+    """Short timeouts: a slow service must not hold a worker much past the overview's deadline."""
+    return Config(
+        connect_timeout=min(3, timeout),
+        read_timeout=timeout,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=10,
+    )
 
 
 class ClientCache:
     """Reuses clients while their credentials are valid; least recently used go first."""
 
-    def __init__(self, max_size: int = 256, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, max_size: int = 256, endpoint_url: str | None = None, timeout: float = 8
+    ) -> None:
         self.max_size = max_size
         self.endpoint_url = endpoint_url
+        self.config = get_client_config(timeout)
         self.created = 0  # how many clients were built (tests and benchmarks read this)
         self._lock = threading.Lock()
         self._clients: OrderedDict[tuple[str, str, str], tuple[Any, float]] = OrderedDict()
@@ -52,7 +58,9 @@ class ClientCache:
                 aws_access_key_id=creds.access_key_id,
                 aws_secret_access_key=creds.secret_access_key,
                 aws_session_token=creds.session_token,
-                config=SERVICE_CONFIG.get(service, CLIENT_CONFIG),
+                config=self.config.merge(SERVICE_CONFIG[service])
+                if service in SERVICE_CONFIG
+                else self.config,
             )
             self.created += 1
             self._clients[key] = (client, float(creds.expiration))

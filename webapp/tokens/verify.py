@@ -19,6 +19,10 @@ from .times import utc_iso
 ALLOWED_ALG = "RS256"
 
 
+class KeysUnavailable(Exception):
+    """The issuer's key set could not be fetched (unreachable, too slow, busy)."""
+
+
 class KeySetCache:
     """The issuer's JWKS in memory; an unknown kid triggers at most one refetch per interval."""
 
@@ -55,7 +59,11 @@ class KeySetCache:
 
     def _refresh(self) -> None:
         try:
-            self._keys = KeySet.import_key_set(self._fetch())  # type: ignore[arg-type]
+            document = self._fetch()
+        except Exception as error:  # whatever the fetch raised, the keys are not to be had now
+            raise KeysUnavailable(f"the issuer's keys could not be fetched: {error}") from error
+        try:
+            self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
         except (JoseError, KeyError, TypeError, ValueError) as error:
             raise TokenError("The issuer's published key set (JWKS) could not be read.") from error
 

@@ -1,0 +1,87 @@
+"""The identity provider client: discovery, code and refresh grants, JWKS, all bounded in time.
+
+Every call to the IdP has a timeout, and at most IDP_CONCURRENCY of them run at once per
+process: a hung IdP can hold a few threads of a worker, never all of them, so health probes
+and signed-in pages that need no IdP keep answering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, current_app
+
+from ..tokens import KeySetCache
+
+SCOPE = "openid profile email offline_access"
+IDP_CONCURRENCY = 4  # per process; gunicorn runs 8 threads per worker by default
+IDP_WAIT_SECONDS = 0.5  # how long a request waits for a free slot before answering 503
+
+
+class IdpUnavailable(Exception):
+    """The identity provider cannot be asked right now (busy, unreachable or too slow)."""
+
+
+def _state() -> dict[str, Any]:
+    state: dict[str, Any] = current_app.extensions["webapp.auth"]
+    return state
+
+
+def get_client() -> Any:
+    """The Authlib client registered for this app."""
+    return _state()["client"]
+
+
+def get_keys() -> KeySetCache:
+    """The issuer's published signing keys (cached, refetched on an unknown kid)."""
+    keys: KeySetCache = _state()["keys"]
+    return keys
+
+
+@contextlib.contextmanager
+def idp_call() -> Iterator[None]:
+    """Hold one of the process's IdP call slots; IdpUnavailable when none frees up quickly."""
+    slots: threading.BoundedSemaphore = _state()["slots"]
+    if not slots.acquire(timeout=IDP_WAIT_SECONDS):
+        raise IdpUnavailable("too many sign-in requests are waiting for the identity provider")
+    try:
+        yield
+    except requests.RequestException as exc:
+        raise IdpUnavailable(
+            f"the identity provider did not answer ({type(exc).__name__})"
+        ) from exc
+    finally:
+        slots.release()
+
+
+def init_app(app: Flask) -> None:
+    """Register the OIDC client (one OAuth registry per app) and the JWKS cache."""
+    issuer, timeout = app.config["AUTH0_ISSUER"], app.config["HTTP_TIMEOUT_SECONDS"]
+    oauth = OAuth(app)
+    client = oauth.register(
+        "auth0",
+        client_id=app.config["AUTH0_CLIENT_ID"],
+        client_secret=app.config["AUTH0_CLIENT_SECRET"],
+        server_metadata_url=f"{issuer}.well-known/openid-configuration",
+        # Authlib's requests session reads default_timeout (a plain "timeout" is ignored).
+        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": timeout},
+    )
+    slots = threading.BoundedSemaphore(IDP_CONCURRENCY)
+
+    def fetch_jwks() -> dict[str, Any]:
+        with app.app_context(), idp_call():  # a context of its own: also used outside requests
+            response = requests.get(client.load_server_metadata()["jwks_uri"], timeout=timeout)
+            response.raise_for_status()
+            document: dict[str, Any] = response.json()
+            return document
+
+    app.extensions["webapp.auth"] = {
+        "client": client,
+        "keys": KeySetCache(fetch_jwks),
+        "slots": slots,
+    }

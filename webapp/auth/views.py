@@ -1,0 +1,141 @@
+"""Sign-in and sign-out: the authorization-code flow run server-side, with bounded pending state."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.integrations.base_client import OAuthError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import audit, clock, sessions
+from ..tokens import KeysUnavailable, TokenError
+from .access import safe_next
+from .claims import tokens_from, user_from
+from .client import IdpUnavailable, get_client, idp_call
+from .renewal import verify
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+PENDING = "pending_sign_ins"  # in the session: state -> what the callback needs, and until when
+PENDING_SECONDS = sessions.ANONYMOUS_SECONDS  # a sign-in must come back within ten minutes
+MAX_PENDING = 5  # sign-ins started in one browser and not finished; older ones are dropped
+UNREACHABLE = "The sign-in service cannot be reached right now. Try again in a minute."
+STALE = "This sign-in link has expired or was started in another browser. Sign in again."
+
+
+def _remember(state: str, data: dict[str, Any]) -> None:
+    """Keep a started sign-in for the callback: at most MAX_PENDING, each PENDING_SECONDS."""
+    now = clock.now()
+    pending = {s: p for s, p in (session.get(PENDING) or {}).items() if p["exp"] > now}
+    pending[state] = {"data": data, "exp": now + PENDING_SECONDS}
+    newest = sorted(pending.items(), key=lambda item: item[1]["exp"])[-MAX_PENDING:]
+    session[PENDING] = dict(newest)
+
+
+def _take(state: str) -> dict[str, Any] | None:
+    """The pending sign-in for state, used once (None when unknown or expired)."""
+    pending = dict(session.get(PENDING) or {})
+    entry = pending.pop(state, None)
+    if entry is not None:
+        session[PENDING] = pending
+    if not isinstance(entry, dict) or entry.get("exp", 0) <= clock.now():
+        return None
+    data: dict[str, Any] = entry["data"]
+    return data
+
+
+@bp.get("/login")
+def login() -> Any:
+    """Send the browser to the IdP with state, nonce and PKCE bound to this browser."""
+    redirect_uri = url_for("auth.callback", _external=True)
+    extra = {}
+    if current_app.config["AUTH0_AUDIENCE"]:
+        extra["audience"] = current_app.config["AUTH0_AUDIENCE"]
+    if request.args.get("prompt") == "login":
+        extra["prompt"] = "login"
+    try:
+        with idp_call():
+            rv = get_client().create_authorization_url(redirect_uri, **extra)
+    except IdpUnavailable as exc:
+        log.warning("identity provider metadata unavailable: %s", exc)
+        abort(503, UNREACHABLE)
+    data = {k: rv.get(k) for k in ("nonce", "code_verifier")}
+    _remember(
+        rv["state"],
+        {**data, "redirect_uri": redirect_uri, "next": safe_next(request.args.get("next"))},
+    )
+    return redirect(rv["url"])
+
+
+@bp.get("/callback")
+def callback() -> Any:
+    """Accept the IdP's answer only for a state this browser holds and a fully verified ID token."""
+    data = _take(request.args.get("state", ""))
+    if request.args.get("error"):
+        return _denied(request.args["error"], request.args.get("error_description", ""), data)
+    if not data:
+        abort(
+            400, "This sign-in link has expired or was started in another browser. Sign in again."
+        )
+    try:
+        with idp_call():
+            token = get_client().fetch_access_token(
+                code=request.args.get("code", ""),
+                redirect_uri=data["redirect_uri"],
+                code_verifier=data.get("code_verifier"),
+            )
+        claims = verify(token.get("id_token") or "", nonce=data.get("nonce") or "")
+    except OAuthError as exc:
+        log.warning("code exchange failed: %s", exc)
+        abort(400, "The sign-in could not be completed (the code was refused). Sign in again.")
+    except TokenError as exc:
+        log.warning("ID token rejected at sign-in: %s", exc.reason)
+        abort(401, f"Sign-in rejected: {exc.reason}")
+    except (IdpUnavailable, KeysUnavailable) as exc:
+        log.warning("sign-in could not reach the identity provider: %s", exc)
+        abort(503, UNREACHABLE)
+    user = user_from(claims, current_app.config["AUTH0_ROLES_CLAIM"])
+    sessions.begin(user, tokens_from(token))
+    session["roles_checked_at"] = session["signed_in_at"]
+    log.info("signed in %s", claims["sub"])
+    audit.record("sign_in", actor=claims["sub"])
+    return redirect(safe_next(data.get("next")))
+
+
+def _denied(error: str, description: str, pending: dict[str, Any] | None) -> Any:
+    """The IdP's refusal; its words are shown only for a sign-in this browser started."""
+    log.info("identity provider returned error=%s (sign-in pending: %s)", error, bool(pending))
+    if not pending:
+        abort(
+            400, "This sign-in link has expired or was started in another browser. Sign in again."
+        )
+    status = 403 if error in ("access_denied", "unauthorized") else 400
+    return render_template("auth/denied.html", error=error, description=description), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    """End the server session, then end the IdP session and come back home."""
+    sub = (sessions.get_user() or {}).get("sub")
+    sessions.end()
+    log.info("signed out %s", sub)
+    audit.record("sign_out", actor=sub)
+    query = urlencode(
+        {
+            "client_id": current_app.config["AUTH0_CLIENT_ID"],
+            "returnTo": url_for("pages.index", _external=True),
+        }
+    )
+    return redirect(f"{current_app.config['AUTH0_ISSUER']}v2/logout?{query}")
