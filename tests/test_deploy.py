@@ -6,6 +6,8 @@ import datetime
 import ipaddress
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -14,18 +16,22 @@ import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import ROOT, SECRET_KEY, free_port, wait_for
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+HOST = "portal.example.com"  # deploy/nginx.conf's server name, kept as is in the rendered copy
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+def self_signed(directory: Path, kind: str = "ec") -> tuple[Path, Path]:
+    """A throwaway certificate for HOST and 127.0.0.1 with an "ec" (P-256) or "rsa" key."""
+    if kind == "rsa":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -36,7 +42,9 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName(HOST), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -53,9 +61,11 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def render_nginx(tmp: Path, app_port: int, http_port: int, https_port: int) -> Path:
+def render_nginx(
+    tmp: Path, app_port: int, http_port: int, https_port: int, kind: str = "ec"
+) -> Path:
     """deploy/nginx.conf with only ports and paths changed for this machine."""
-    cert, key = self_signed(tmp)
+    cert, key = self_signed(tmp, kind)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     for old, new in {
         "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
@@ -80,8 +90,9 @@ def render_nginx(tmp: Path, app_port: int, http_port: int, https_port: int) -> P
 
 
 @pytest.fixture
-def deployed(tmp_path, devstack, redis_server):
-    """gunicorn + nginx, as deploy/ describes them; yields the https base URL."""
+def deployed(request, tmp_path, devstack, redis_server):
+    """gunicorn + nginx, as deploy/ describes them (an EC certificate unless the test's parameter
+    says "rsa"); yields the base URLs, the ports and the certificate to trust."""
     if not shutil.which("nginx"):
         pytest.fail("nginx is not installed: apt-get install nginx-light (make test does this)")
     app_port, http_port, https_port = free_port(), free_port(), free_port()
@@ -114,7 +125,11 @@ def deployed(tmp_path, devstack, redis_server):
                 "-p",
                 str(tmp_path),
                 "-c",
-                str(render_nginx(tmp_path, app_port, http_port, https_port)),
+                str(
+                    render_nginx(
+                        tmp_path, app_port, http_port, https_port, getattr(request, "param", "ec")
+                    )
+                ),
                 "-g",
                 "daemon off;",
             ],
@@ -127,6 +142,7 @@ def deployed(tmp_path, devstack, redis_server):
         yield {
             "https": f"https://127.0.0.1:{https_port}",
             "http": f"http://127.0.0.1:{http_port}",
+            "https_port": https_port,
             "ca": str(tmp_path / "cert.pem"),
         }
     finally:
@@ -193,3 +209,63 @@ def test_gunicorn_refuses_to_start_on_bad_config(devstack):
     assert proc.returncode != 0
     assert "SECRET_KEY is required" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def handshake(deployed: dict, suite: str | None = None, server_name: str = HOST) -> ssl.SSLSocket:
+    """A finished TLS handshake with nginx (TLS 1.2 offering only `suite`, when given); the caller
+    closes it. Raises ssl.SSLError when nginx refuses."""
+    context = ssl.create_default_context(cafile=deployed["ca"])
+    if suite:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(suite)
+    sock = socket.create_connection(("127.0.0.1", deployed["https_port"]), timeout=10)
+    try:
+        return context.wrap_socket(sock, server_hostname=server_name)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def accepts(deployed: dict, suite: str) -> bool:
+    """Whether nginx completes a TLS 1.2 handshake when the client offers only this suite."""
+    try:
+        handshake(deployed, suite).close()
+    except ssl.SSLError:
+        return False
+    return True
+
+
+# On TLS 1.2, Mozilla's "intermediate" profile keeps only forward-secret AEAD suites: no RSA key
+# exchange (AES128-SHA, AES256-SHA256, AES128-GCM-SHA256) and no CBC/SHA-1 or SHA-2 MAC suites.
+WEAK_SUITES = {
+    "rsa": [
+        "AES128-SHA",
+        "AES256-SHA256",
+        "AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-SHA",
+        "ECDHE-RSA-AES256-SHA384",
+    ],
+    "ec": ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384"],
+}
+STRONG_SUITES = {
+    "rsa": ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"],
+    "ec": ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"],
+}
+
+
+@pytest.mark.parametrize("deployed", ["rsa", "ec"], indirect=True)
+def test_tls12_takes_only_forward_secret_aead_suites(deployed, request):
+    kind = request.node.callspec.params["deployed"]
+    assert [suite for suite in WEAK_SUITES[kind] if accepts(deployed, suite)] == []
+    assert [suite for suite in STRONG_SUITES[kind] if not accepts(deployed, suite)] == []
+
+
+@pytest.mark.parametrize("deployed", ["rsa"], indirect=True)
+def test_tls13_works_and_tls12_sessions_get_no_ticket(deployed):
+    with handshake(deployed) as tls:
+        assert tls.version() == "TLSv1.3"
+    # A session ticket is sealed with a key nginx keeps until restarted: anyone who later steals
+    # that key could decrypt every recorded session, which would undo forward secrecy.
+    with handshake(deployed, "ECDHE-RSA-AES128-GCM-SHA256") as tls:
+        assert tls.version() == "TLSv1.2"
+        assert tls.session is not None and not tls.session.has_ticket
