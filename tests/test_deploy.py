@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import re
 import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from requests.adapters import HTTPAdapter
 
 from tests.conftest import ROOT, SECRET_KEY, free_port, wait_for
 
@@ -67,10 +70,11 @@ def render_nginx(
     """deploy/nginx.conf with only ports and paths changed for this machine."""
     cert, key = self_signed(tmp, kind)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
+    for port, local in ((80, http_port), (443, https_port)):
+        text, count = re.subn(rf"\blisten {port}\b", f"listen 127.0.0.1:{local}", text)
+        assert count, f"listen {port}"
     for old, new in {
         "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "/run/nginx-aws-portal.pid": str(tmp / "nginx.pid"),
         "/var/log/nginx/aws-portal.error.log": str(tmp / "error.log"),
         "/var/log/nginx/aws-portal.access.log": str(tmp / "access.log"),
@@ -138,7 +142,8 @@ def deployed(request, tmp_path, devstack, redis_server):
     ]
     try:
         wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        wait_for(f"http://127.0.0.1:{http_port}/")
+        wait_for_port(http_port)
+        wait_for_port(https_port)
         yield {
             "https": f"https://127.0.0.1:{https_port}",
             "http": f"http://127.0.0.1:{http_port}",
@@ -151,18 +156,54 @@ def deployed(request, tmp_path, devstack, redis_server):
             proc.wait(10)
 
 
-def get(deployed: dict, path: str) -> requests.Response:
-    """GET over TLS, trusting only the throwaway certificate."""
-    return requests.get(
-        deployed["https"] + path, verify=deployed["ca"], allow_redirects=False, timeout=10
-    )
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Poll until something accepts TCP connections on 127.0.0.1:port, or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+class NamedHost(HTTPAdapter):
+    """Connects where the URL says but sends `name` as TLS SNI and checks the certificate for it,
+    as a browser does for a name that resolves to this machine."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        """The usual pool, with the SNI name set."""
+        super().init_poolmanager(*args, server_hostname=self.name, **kwargs)
+
+
+def get(
+    deployed: dict, path: str, host: str = HOST, sni: str | None = None, **kwargs
+) -> requests.Response:
+    """GET over TLS for `host` (Host header, and SNI unless `sni` says otherwise), trusting only
+    the throwaway certificate."""
+    with requests.Session() as session:
+        session.mount("https://", NamedHost(sni or host))
+        return session.get(
+            deployed["https"] + path,
+            headers={"Host": host, **kwargs.pop("headers", {})},
+            verify=deployed["ca"],
+            allow_redirects=False,
+            timeout=10,
+            **kwargs,
+        )
 
 
 def test_login_behind_nginx_uses_the_public_https_origin(deployed, devstack):
     response = get(deployed, "/login")
     assert response.status_code == 302
     assert response.headers["Location"].startswith(devstack.issuer + "authorize?")
-    assert "redirect_uri=https%3A%2F%2F127.0.0.1%3A" in response.headers["Location"]
+    port = deployed["https_port"]
+    assert f"redirect_uri=https%3A%2F%2F{HOST}%3A{port}%2Fcallback" in response.headers["Location"]
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -174,10 +215,38 @@ def test_static_files_come_from_nginx(deployed):
     assert response.headers["Cache-Control"] == "max-age=3600"  # nginx's `expires 1h`
 
 
-def test_plain_http_is_redirected_to_https(deployed):
-    response = requests.get(deployed["http"] + "/resources", allow_redirects=False, timeout=10)
+def test_plain_http_is_redirected_to_the_configured_https_name(deployed):
+    response = requests.get(
+        deployed["http"] + "/resources?size=5",
+        headers={"Host": HOST},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 301
-    assert response.headers["Location"].startswith("https://127.0.0.1/resources")
+    assert response.headers["Location"] == f"https://{HOST}/resources?size=5"
+
+
+# The app builds redirect_uri, returnTo and the console issuer from Host: no other name reaches it.
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1", f"evil.{HOST}"])
+def test_plain_http_for_another_name_gets_no_answer(deployed, host):
+    with pytest.raises(requests.ConnectionError):
+        requests.get(
+            deployed["http"] + "/login", headers={"Host": host}, allow_redirects=False, timeout=10
+        )
+
+
+@pytest.mark.parametrize("server_name", ["evil.example", "127.0.0.1"])  # an IP address: no SNI
+def test_tls_for_another_name_is_refused_at_the_handshake(deployed, server_name):
+    # A client that takes any certificate: the refusal must come from nginx.
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+        handshake(deployed, server_name=server_name, verify=False).close()
+    handshake(deployed, verify=False).close()  # while the portal's own name works
+
+
+def test_another_host_over_the_portals_tls_gets_no_answer(deployed):
+    with pytest.raises(requests.ConnectionError):
+        get(deployed, "/login", host="evil.example", sni=HOST)
+    assert get(deployed, "/login").status_code == 302
 
 
 def test_health_and_error_pages_through_the_proxy(deployed):
@@ -211,10 +280,15 @@ def test_gunicorn_refuses_to_start_on_bad_config(devstack):
     assert "Traceback" not in proc.stderr
 
 
-def handshake(deployed: dict, suite: str | None = None, server_name: str = HOST) -> ssl.SSLSocket:
+def handshake(
+    deployed: dict, suite: str | None = None, server_name: str = HOST, verify: bool = True
+) -> ssl.SSLSocket:
     """A finished TLS handshake with nginx (TLS 1.2 offering only `suite`, when given); the caller
-    closes it. Raises ssl.SSLError when nginx refuses."""
+    closes it. Raises ssl.SSLError when refused (by nginx, or by us when `verify` is on)."""
     context = ssl.create_default_context(cafile=deployed["ca"])
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     if suite:
         context.maximum_version = ssl.TLSVersion.TLSv1_2
         context.set_ciphers(suite)
