@@ -148,6 +148,7 @@ def deployed(request, tmp_path, devstack, redis_server):
             "https": f"https://127.0.0.1:{https_port}",
             "http": f"http://127.0.0.1:{http_port}",
             "https_port": https_port,
+            "app": f"http://127.0.0.1:{app_port}",
             "ca": str(tmp_path / "cert.pem"),
         }
     finally:
@@ -249,8 +250,23 @@ def test_another_host_over_the_portals_tls_gets_no_answer(deployed):
     assert get(deployed, "/login").status_code == 302
 
 
-def test_health_and_error_pages_through_the_proxy(deployed):
-    assert get(deployed, "/healthz").json() == {"status": "ok"}
+@pytest.mark.parametrize(
+    "path",
+    ["/healthz", "/readyz", "/readyz?verbose=1", "//readyz", "/%72eadyz", "/healthz/../readyz"],
+)
+def test_probes_are_not_served_on_the_public_listener(deployed, path):
+    response = get(deployed, path)
+    assert response.status_code in (403, 404)
+    assert "status" not in response.text and "redis" not in response.text
+
+
+def test_probes_answer_on_gunicorns_bind(deployed):
+    assert requests.get(deployed["app"] + "/healthz", timeout=10).json() == {"status": "ok"}
+    ready = requests.get(deployed["app"] + "/readyz", timeout=10)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+def test_error_pages_through_the_proxy(deployed):
     missing = get(deployed, "/no/such/page")
     assert missing.status_code == 404 and "Page not found" in missing.text
     assert "Traceback" not in missing.text
