@@ -108,6 +108,9 @@ def deployed(request, tmp_path, devstack, redis_server):
         "PROXY_FIX": "1",
         "WEB_CONCURRENCY": "1",
     }
+    # gunicorn writes its access log to stdout, its own and the app's messages to stderr.
+    gunicorn_out = (tmp_path / "gunicorn.out").open("wb")
+    gunicorn_err = (tmp_path / "gunicorn.err").open("wb")
     procs = [
         subprocess.Popen(
             [
@@ -120,8 +123,8 @@ def deployed(request, tmp_path, devstack, redis_server):
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=gunicorn_out,
+            stderr=gunicorn_err,
         ),
         subprocess.Popen(
             [
@@ -150,11 +153,14 @@ def deployed(request, tmp_path, devstack, redis_server):
             "https_port": https_port,
             "app": f"http://127.0.0.1:{app_port}",
             "ca": str(tmp_path / "cert.pem"),
+            "logs": [tmp_path / "access.log", tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"],
         }
     finally:
         for proc in procs:
             proc.terminate()
             proc.wait(10)
+        gunicorn_out.close()
+        gunicorn_err.close()
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -182,21 +188,34 @@ class NamedHost(HTTPAdapter):
         super().init_poolmanager(*args, server_hostname=self.name, **kwargs)
 
 
+def browser(deployed: dict, host: str = HOST, sni: str | None = None) -> requests.Session:
+    """A cookie-keeping client that speaks TLS to nginx for `host` (Host header, and SNI unless
+    `sni` says otherwise), trusting only the throwaway certificate."""
+    session = requests.Session()
+    session.mount("https://", NamedHost(sni or host))
+    session.headers["Host"] = host
+    session.verify = deployed["ca"]
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE, when set, overrides `verify`
+    return session
+
+
 def get(
     deployed: dict, path: str, host: str = HOST, sni: str | None = None, **kwargs
 ) -> requests.Response:
-    """GET over TLS for `host` (Host header, and SNI unless `sni` says otherwise), trusting only
-    the throwaway certificate."""
-    with requests.Session() as session:
-        session.mount("https://", NamedHost(sni or host))
-        return session.get(
-            deployed["https"] + path,
-            headers={"Host": host, **kwargs.pop("headers", {})},
-            verify=deployed["ca"],
-            allow_redirects=False,
-            timeout=10,
-            **kwargs,
-        )
+    """One GET over TLS for `host`, without following redirects."""
+    with browser(deployed, host, sni) as session:
+        return session.get(deployed["https"] + path, allow_redirects=False, timeout=10, **kwargs)
+
+
+def logs_once_written(deployed: dict, needle: str, timeout: float = 10.0) -> list[str]:
+    """nginx's access log, gunicorn's access log and gunicorn's stderr, once both access logs
+    name `needle` (each server writes its line just after the answer has gone out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        texts = [path.read_text(errors="replace") for path in deployed["logs"]]
+        if all(needle in text for text in texts[:2]) or time.monotonic() > deadline:
+            return texts
+        time.sleep(0.1)
 
 
 def test_login_behind_nginx_uses_the_public_https_origin(deployed, devstack):
@@ -264,6 +283,17 @@ def test_probes_answer_on_gunicorns_bind(deployed):
     assert requests.get(deployed["app"] + "/healthz", timeout=10).json() == {"status": "ok"}
     ready = requests.get(deployed["app"] + "/readyz", timeout=10)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+# /callback?code=…&state=… holds a one-time authorization code: no log may keep it, nor may a
+# Referer that carries such a URL onward.
+def test_callback_code_and_state_stay_out_of_the_logs(deployed):
+    get(deployed, "/callback?code=SECRETCODE&state=SECRETSTATE")
+    get(deployed, "/login", headers={"Referer": f"https://{HOST}/callback?code=SECRETREFERER"})
+    nginx_log, gunicorn_log, gunicorn_err = logs_once_written(deployed, "/login")
+    assert "GET /callback " in nginx_log and "GET /callback " in gunicorn_log
+    for text in (nginx_log, gunicorn_log, gunicorn_err):
+        assert "SECRET" not in text
 
 
 def test_error_pages_through_the_proxy(deployed):
