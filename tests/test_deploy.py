@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
@@ -12,6 +13,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,13 +95,36 @@ def render_nginx(
     return path
 
 
+@contextlib.contextmanager
+def nginx_in_front(tmp: Path, app_port: int, kind: str = "ec") -> Iterator[dict]:
+    """deploy/nginx.conf in front of whatever listens on app_port; yields its URLs and ports."""
+    if not shutil.which("nginx"):
+        pytest.fail("nginx is not installed: apt-get install nginx-light (make test does this)")
+    http_port, https_port = free_port(), free_port()
+    config = render_nginx(tmp, app_port, http_port, https_port, kind)
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(tmp), "-c", str(config), "-g", "daemon off;"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(http_port)
+        wait_for_port(https_port)
+        yield {
+            "https": f"https://127.0.0.1:{https_port}",
+            "http": f"http://127.0.0.1:{http_port}",
+            "https_port": https_port,
+            "ca": str(tmp / "cert.pem"),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 @pytest.fixture
 def deployed(request, tmp_path, devstack, redis_server):
     """gunicorn + nginx, as deploy/ describes them (an EC certificate unless the test's parameter
-    says "rsa"); yields the base URLs, the ports and the certificate to trust."""
-    if not shutil.which("nginx"):
-        pytest.fail("nginx is not installed: apt-get install nginx-light (make test does this)")
-    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    says "rsa"); yields the base URLs, the ports, the certificate to trust and the log files."""
+    app_port = free_port()
     env = {
         **os.environ,
         **devstack.env,
@@ -109,10 +134,11 @@ def deployed(request, tmp_path, devstack, redis_server):
         "WEB_CONCURRENCY": "1",
     }
     # gunicorn writes its access log to stdout, its own and the app's messages to stderr.
-    gunicorn_out = (tmp_path / "gunicorn.out").open("wb")
-    gunicorn_err = (tmp_path / "gunicorn.err").open("wb")
-    procs = [
-        subprocess.Popen(
+    with (
+        (tmp_path / "gunicorn.out").open("wb") as out,
+        (tmp_path / "gunicorn.err").open("wb") as err,
+    ):
+        gunicorn = subprocess.Popen(
             [
                 GUNICORN,
                 "-c",
@@ -123,44 +149,22 @@ def deployed(request, tmp_path, devstack, redis_server):
             ],
             cwd=ROOT,
             env=env,
-            stdout=gunicorn_out,
-            stderr=gunicorn_err,
-        ),
-        subprocess.Popen(
-            [
-                "nginx",
-                "-p",
-                str(tmp_path),
-                "-c",
-                str(
-                    render_nginx(
-                        tmp_path, app_port, http_port, https_port, getattr(request, "param", "ec")
-                    )
-                ),
-                "-g",
-                "daemon off;",
-            ],
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    try:
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        wait_for_port(http_port)
-        wait_for_port(https_port)
-        yield {
-            "https": f"https://127.0.0.1:{https_port}",
-            "http": f"http://127.0.0.1:{http_port}",
-            "https_port": https_port,
-            "app": f"http://127.0.0.1:{app_port}",
-            "ca": str(tmp_path / "cert.pem"),
-            "logs": [tmp_path / "access.log", tmp_path / "gunicorn.out", tmp_path / "gunicorn.err"],
-        }
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-        gunicorn_out.close()
-        gunicorn_err.close()
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{app_port}/healthz")
+            with nginx_in_front(tmp_path, app_port, getattr(request, "param", "ec")) as front:
+                yield {
+                    **front,
+                    "app": f"http://127.0.0.1:{app_port}",
+                    "logs": [
+                        tmp_path / name for name in ("access.log", "gunicorn.out", "gunicorn.err")
+                    ],
+                }
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(10)
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
