@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
 
-from tests.conftest import ROOT, SECRET_KEY, free_port, wait_for
+from tests.conftest import ROOT, SECRET_KEY, free_port, serve, wait_for
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 HOST = "portal.example.com"  # deploy/nginx.conf's server name, kept as is in the rendered copy
@@ -298,6 +298,44 @@ def test_callback_code_and_state_stay_out_of_the_logs(deployed):
     assert "GET /callback " in nginx_log and "GET /callback " in gunicorn_log
     for text in (nginx_log, gunicorn_log, gunicorn_err):
         assert "SECRET" not in text
+
+
+def policies(response: requests.Response) -> list[dict[str, list[str]]]:
+    """Each Content-Security-Policy header of an answer, as directive -> sources."""
+    return [
+        {
+            name: sources
+            for name, *sources in (part.split() for part in header.split(";") if part.strip())
+        }
+        for header in response.raw.headers.getlist("Content-Security-Policy")
+    ]
+
+
+# Where the app sends no policy (static files, nginx's own answers, and app pages today).
+@pytest.mark.parametrize("path", ["/", "/static/portal.css", "/readyz", "/no/such/page"])
+def test_nginx_adds_one_strict_policy_where_the_app_sends_none(deployed, path):
+    [policy] = policies(get(deployed, path))
+    assert policy["default-src"] == ["'self'"]
+    assert policy["base-uri"] == policy["object-src"] == policy["frame-ancestors"] == ["'none'"]
+    form_action = policy["form-action"]
+    assert "'self'" in form_action
+    # Only named https origins: no scheme-wide "https:", no "*", nothing in clear text.
+    assert all(s == "'self'" or s.startswith("https://") for s in form_action), form_action
+
+
+def test_the_apps_own_policy_is_the_only_one(tmp_path):
+    app_policy = "default-src 'self'; form-action 'self' https://idp.example"
+
+    def app(environ, start_response):
+        start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Security-Policy", app_policy)]
+        )
+        return [b"<p>hello</p>"]
+
+    with serve(app) as url, nginx_in_front(tmp_path, int(url.rsplit(":", 1)[1])) as front:
+        response = get(front, "/")
+    assert response.status_code == 200
+    assert response.raw.headers.getlist("Content-Security-Policy") == [app_policy]
 
 
 def test_error_pages_through_the_proxy(deployed):
