@@ -1,7 +1,7 @@
 # The two commands README opens with: `make run` and `make test`. Both set up what they need.
 PY := .venv/bin/python
 
-.PHONY: run test lint format bench
+.PHONY: run test lint format bench lock
 
 run:
 	@bash .ci/setup.sh run
@@ -24,3 +24,17 @@ format:
 bench:
 	@bash .ci/setup.sh run
 	$(PY) -m bench
+
+# The lock files, both from pyproject.toml, for Python 3.11 on Linux, with hashes:
+# requirements.txt (what production installs) and requirements-dev.txt (plus the dev extra; what
+# `make run` and `make test` install). The runtime lock is held to the dev lock's versions. Pins
+# already in the files stay unless pyproject.toml needs otherwise. LOCK_FLAGS=--upgrade moves all
+# to the newest allowed, LOCK_FLAGS="--upgrade-package NAME" one; LOCK_FLAGS=--offline stays on
+# uv's cache.
+LOCK := .venv/bin/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" $(LOCK_FLAGS)
+
+lock:
+	@test -x .venv/bin/uv || bash .ci/setup.sh run
+	$(LOCK) --extra dev --output-file requirements-dev.txt
+	$(LOCK) --constraint requirements-dev.txt --output-file requirements.txt

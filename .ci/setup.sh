@@ -27,9 +27,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# Exactly the locked versions, hashes checked (make lock writes the lock from pyproject.toml), then
+# the project itself without letting it pull anything else. Both commands need the dev lock: the
+# devstack behind `make run` uses moto. The stamp follows the lock (and pyproject.toml, for the
+# project's own install); older stamps go, so going back to an older lock reinstalls it too.
+stamp=.venv/.installed-$(cat requirements-dev.txt pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -e "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q --require-hashes -r requirements-dev.txt
+  .venv/bin/python -m pip install -q --no-deps -e .
+  rm -f .venv/.installed-*
   touch "$stamp"
 fi

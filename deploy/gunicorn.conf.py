@@ -12,6 +12,9 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
+# The default format logs the whole request line and the Referer: /callback's query holds the
+# one-time authorization code and state. %(U)s is the path without the query.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)s'
 errorlog = "-"
 # Only nginx on this host may tell us the client's address and scheme (see PROXY_FIX).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
+import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from requests.adapters import HTTPAdapter
 
-from tests.conftest import ROOT, SECRET_KEY, free_port, wait_for
+from tests.conftest import ROOT, SECRET_KEY, free_port, serve, wait_for
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+HOST = "portal.example.com"  # deploy/nginx.conf's server name, kept as is in the rendered copy
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+def self_signed(directory: Path, kind: str = "ec") -> tuple[Path, Path]:
+    """A throwaway certificate for HOST and 127.0.0.1 with an "ec" (P-256) or "rsa" key."""
+    if kind == "rsa":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -36,7 +47,9 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName(HOST), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -53,14 +66,17 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def render_nginx(tmp: Path, app_port: int, http_port: int, https_port: int) -> Path:
+def render_nginx(
+    tmp: Path, app_port: int, http_port: int, https_port: int, kind: str = "ec"
+) -> Path:
     """deploy/nginx.conf with only ports and paths changed for this machine."""
-    cert, key = self_signed(tmp)
+    cert, key = self_signed(tmp, kind)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
+    for port, local in ((80, http_port), (443, https_port)):
+        text, count = re.subn(rf"\blisten {port}\b", f"listen 127.0.0.1:{local}", text)
+        assert count, f"listen {port}"
     for old, new in {
         "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "/run/nginx-aws-portal.pid": str(tmp / "nginx.pid"),
         "/var/log/nginx/aws-portal.error.log": str(tmp / "error.log"),
         "/var/log/nginx/aws-portal.access.log": str(tmp / "access.log"),
@@ -79,12 +95,36 @@ def render_nginx(tmp: Path, app_port: int, http_port: int, https_port: int) -> P
     return path
 
 
-@pytest.fixture
-def deployed(tmp_path, devstack, redis_server):
-    """gunicorn + nginx, as deploy/ describes them; yields the https base URL."""
+@contextlib.contextmanager
+def nginx_in_front(tmp: Path, app_port: int, kind: str = "ec") -> Iterator[dict]:
+    """deploy/nginx.conf in front of whatever listens on app_port; yields its URLs and ports."""
     if not shutil.which("nginx"):
         pytest.fail("nginx is not installed: apt-get install nginx-light (make test does this)")
-    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    http_port, https_port = free_port(), free_port()
+    config = render_nginx(tmp, app_port, http_port, https_port, kind)
+    proc = subprocess.Popen(
+        ["nginx", "-p", str(tmp), "-c", str(config), "-g", "daemon off;"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(http_port)
+        wait_for_port(https_port)
+        yield {
+            "https": f"https://127.0.0.1:{https_port}",
+            "http": f"http://127.0.0.1:{http_port}",
+            "https_port": https_port,
+            "ca": str(tmp / "cert.pem"),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def deployed(request, tmp_path, devstack, redis_server):
+    """gunicorn + nginx, as deploy/ describes them (an EC certificate unless the test's parameter
+    says "rsa"); yields the base URLs, the ports, the certificate to trust and the log files."""
+    app_port = free_port()
     env = {
         **os.environ,
         **devstack.env,
@@ -93,8 +133,12 @@ def deployed(tmp_path, devstack, redis_server):
         "PROXY_FIX": "1",
         "WEB_CONCURRENCY": "1",
     }
-    procs = [
-        subprocess.Popen(
+    # gunicorn writes its access log to stdout, its own and the app's messages to stderr.
+    with (
+        (tmp_path / "gunicorn.out").open("wb") as out,
+        (tmp_path / "gunicorn.err").open("wb") as err,
+    ):
+        gunicorn = subprocess.Popen(
             [
                 GUNICORN,
                 "-c",
@@ -105,48 +149,85 @@ def deployed(tmp_path, devstack, redis_server):
             ],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [
-                "nginx",
-                "-p",
-                str(tmp_path),
-                "-c",
-                str(render_nginx(tmp_path, app_port, http_port, https_port)),
-                "-g",
-                "daemon off;",
-            ],
-            stderr=subprocess.DEVNULL,
-        ),
-    ]
-    try:
-        wait_for(f"http://127.0.0.1:{app_port}/healthz")
-        wait_for(f"http://127.0.0.1:{http_port}/")
-        yield {
-            "https": f"https://127.0.0.1:{https_port}",
-            "http": f"http://127.0.0.1:{http_port}",
-            "ca": str(tmp_path / "cert.pem"),
-        }
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
+            stdout=out,
+            stderr=err,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{app_port}/healthz")
+            with nginx_in_front(tmp_path, app_port, getattr(request, "param", "ec")) as front:
+                yield {
+                    **front,
+                    "app": f"http://127.0.0.1:{app_port}",
+                    "logs": [
+                        tmp_path / name for name in ("access.log", "gunicorn.out", "gunicorn.err")
+                    ],
+                }
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(10)
 
 
-def get(deployed: dict, path: str) -> requests.Response:
-    """GET over TLS, trusting only the throwaway certificate."""
-    return requests.get(
-        deployed["https"] + path, verify=deployed["ca"], allow_redirects=False, timeout=10
-    )
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    """Poll until something accepts TCP connections on 127.0.0.1:port, or fail the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+class NamedHost(HTTPAdapter):
+    """Connects where the URL says but sends `name` as TLS SNI and checks the certificate for it,
+    as a browser does for a name that resolves to this machine."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        """The usual pool, with the SNI name set."""
+        super().init_poolmanager(*args, server_hostname=self.name, **kwargs)
+
+
+def browser(deployed: dict, host: str = HOST, sni: str | None = None) -> requests.Session:
+    """A cookie-keeping client that speaks TLS to nginx for `host` (Host header, and SNI unless
+    `sni` says otherwise), trusting only the throwaway certificate."""
+    session = requests.Session()
+    session.mount("https://", NamedHost(sni or host))
+    session.headers["Host"] = host
+    session.verify = deployed["ca"]
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE, when set, overrides `verify`
+    return session
+
+
+def get(
+    deployed: dict, path: str, host: str = HOST, sni: str | None = None, **kwargs
+) -> requests.Response:
+    """One GET over TLS for `host`, without following redirects."""
+    with browser(deployed, host, sni) as session:
+        return session.get(deployed["https"] + path, allow_redirects=False, timeout=10, **kwargs)
+
+
+def logs_once_written(deployed: dict, needle: str, timeout: float = 10.0) -> list[str]:
+    """nginx's access log, gunicorn's access log and gunicorn's stderr, once both access logs
+    name `needle` (each server writes its line just after the answer has gone out)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        texts = [path.read_text(errors="replace") for path in deployed["logs"]]
+        if all(needle in text for text in texts[:2]) or time.monotonic() > deadline:
+            return texts
+        time.sleep(0.1)
 
 
 def test_login_behind_nginx_uses_the_public_https_origin(deployed, devstack):
     response = get(deployed, "/login")
     assert response.status_code == 302
     assert response.headers["Location"].startswith(devstack.issuer + "authorize?")
-    assert "redirect_uri=https%3A%2F%2F127.0.0.1%3A" in response.headers["Location"]
+    port = deployed["https_port"]
+    assert f"redirect_uri=https%3A%2F%2F{HOST}%3A{port}%2Fcallback" in response.headers["Location"]
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=") and "Secure" in cookie and "HttpOnly" in cookie
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -158,14 +239,106 @@ def test_static_files_come_from_nginx(deployed):
     assert response.headers["Cache-Control"] == "max-age=3600"  # nginx's `expires 1h`
 
 
-def test_plain_http_is_redirected_to_https(deployed):
-    response = requests.get(deployed["http"] + "/resources", allow_redirects=False, timeout=10)
+def test_plain_http_is_redirected_to_the_configured_https_name(deployed):
+    response = requests.get(
+        deployed["http"] + "/resources?size=5",
+        headers={"Host": HOST},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert response.status_code == 301
-    assert response.headers["Location"].startswith("https://127.0.0.1/resources")
+    assert response.headers["Location"] == f"https://{HOST}/resources?size=5"
 
 
-def test_health_and_error_pages_through_the_proxy(deployed):
-    assert get(deployed, "/healthz").json() == {"status": "ok"}
+# The app builds redirect_uri, returnTo and the console issuer from Host: no other name reaches it.
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1", f"evil.{HOST}"])
+def test_plain_http_for_another_name_gets_no_answer(deployed, host):
+    with pytest.raises(requests.ConnectionError):
+        requests.get(
+            deployed["http"] + "/login", headers={"Host": host}, allow_redirects=False, timeout=10
+        )
+
+
+@pytest.mark.parametrize("server_name", ["evil.example", "127.0.0.1"])  # an IP address: no SNI
+def test_tls_for_another_name_is_refused_at_the_handshake(deployed, server_name):
+    # A client that takes any certificate: the refusal must come from nginx.
+    with pytest.raises(ssl.SSLError, match="UNRECOGNIZED_NAME"):
+        handshake(deployed, server_name=server_name, verify=False).close()
+    handshake(deployed, verify=False).close()  # while the portal's own name works
+
+
+def test_another_host_over_the_portals_tls_gets_no_answer(deployed):
+    with pytest.raises(requests.ConnectionError):
+        get(deployed, "/login", host="evil.example", sni=HOST)
+    assert get(deployed, "/login").status_code == 302
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/healthz", "/readyz", "/readyz?verbose=1", "//readyz", "/%72eadyz", "/healthz/../readyz"],
+)
+def test_probes_are_not_served_on_the_public_listener(deployed, path):
+    response = get(deployed, path)
+    assert response.status_code in (403, 404)
+    assert "status" not in response.text and "redis" not in response.text
+
+
+def test_probes_answer_on_gunicorns_bind(deployed):
+    assert requests.get(deployed["app"] + "/healthz", timeout=10).json() == {"status": "ok"}
+    ready = requests.get(deployed["app"] + "/readyz", timeout=10)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+# /callback?code=…&state=… holds a one-time authorization code: no log may keep it, nor may a
+# Referer that carries such a URL onward.
+def test_callback_code_and_state_stay_out_of_the_logs(deployed):
+    get(deployed, "/callback?code=SECRETCODE&state=SECRETSTATE")
+    get(deployed, "/login", headers={"Referer": f"https://{HOST}/callback?code=SECRETREFERER"})
+    nginx_log, gunicorn_log, gunicorn_err = logs_once_written(deployed, "/login")
+    assert "GET /callback " in nginx_log and "GET /callback " in gunicorn_log
+    for text in (nginx_log, gunicorn_log, gunicorn_err):
+        assert "SECRET" not in text
+
+
+def policies(response: requests.Response) -> list[dict[str, list[str]]]:
+    """Each Content-Security-Policy header of an answer, as directive -> sources."""
+    return [
+        {
+            name: sources
+            for name, *sources in (part.split() for part in header.split(";") if part.strip())
+        }
+        for header in response.raw.headers.getlist("Content-Security-Policy")
+    ]
+
+
+# Where the app sends no policy (static files, nginx's own answers, and app pages today).
+@pytest.mark.parametrize("path", ["/", "/static/portal.css", "/readyz", "/no/such/page"])
+def test_nginx_adds_one_strict_policy_where_the_app_sends_none(deployed, path):
+    [policy] = policies(get(deployed, path))
+    assert policy["default-src"] == ["'self'"]
+    assert policy["base-uri"] == policy["object-src"] == policy["frame-ancestors"] == ["'none'"]
+    form_action = policy["form-action"]
+    assert "'self'" in form_action
+    # Only named https origins: no scheme-wide "https:", no "*", nothing in clear text.
+    assert all(s == "'self'" or s.startswith("https://") for s in form_action), form_action
+
+
+def test_the_apps_own_policy_is_the_only_one(tmp_path):
+    app_policy = "default-src 'self'; form-action 'self' https://idp.example"
+
+    def app(environ, start_response):
+        start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Security-Policy", app_policy)]
+        )
+        return [b"<p>hello</p>"]
+
+    with serve(app) as url, nginx_in_front(tmp_path, int(url.rsplit(":", 1)[1])) as front:
+        response = get(front, "/")
+    assert response.status_code == 200
+    assert response.raw.headers.getlist("Content-Security-Policy") == [app_policy]
+
+
+def test_error_pages_through_the_proxy(deployed):
     missing = get(deployed, "/no/such/page")
     assert missing.status_code == 404 and "Page not found" in missing.text
     assert "Traceback" not in missing.text
@@ -193,3 +366,68 @@ def test_gunicorn_refuses_to_start_on_bad_config(devstack):
     assert proc.returncode != 0
     assert "SECRET_KEY is required" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def handshake(
+    deployed: dict, suite: str | None = None, server_name: str = HOST, verify: bool = True
+) -> ssl.SSLSocket:
+    """A finished TLS handshake with nginx (TLS 1.2 offering only `suite`, when given); the caller
+    closes it. Raises ssl.SSLError when refused (by nginx, or by us when `verify` is on)."""
+    context = ssl.create_default_context(cafile=deployed["ca"])
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if suite:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(suite)
+    sock = socket.create_connection(("127.0.0.1", deployed["https_port"]), timeout=10)
+    try:
+        return context.wrap_socket(sock, server_hostname=server_name)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def accepts(deployed: dict, suite: str) -> bool:
+    """Whether nginx completes a TLS 1.2 handshake when the client offers only this suite."""
+    try:
+        handshake(deployed, suite).close()
+    except ssl.SSLError:
+        return False
+    return True
+
+
+# On TLS 1.2, Mozilla's "intermediate" profile keeps only forward-secret AEAD suites: no RSA key
+# exchange (AES128-SHA, AES256-SHA256, AES128-GCM-SHA256) and no CBC/SHA-1 or SHA-2 MAC suites.
+WEAK_SUITES = {
+    "rsa": [
+        "AES128-SHA",
+        "AES256-SHA256",
+        "AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-SHA",
+        "ECDHE-RSA-AES256-SHA384",
+    ],
+    "ec": ["ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384"],
+}
+STRONG_SUITES = {
+    "rsa": ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-CHACHA20-POLY1305"],
+    "ec": ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"],
+}
+
+
+@pytest.mark.parametrize("deployed", ["rsa", "ec"], indirect=True)
+def test_tls12_takes_only_forward_secret_aead_suites(deployed, request):
+    kind = request.node.callspec.params["deployed"]
+    assert [suite for suite in WEAK_SUITES[kind] if accepts(deployed, suite)] == []
+    assert [suite for suite in STRONG_SUITES[kind] if not accepts(deployed, suite)] == []
+
+
+@pytest.mark.parametrize("deployed", ["rsa"], indirect=True)
+def test_tls13_works_and_tls12_sessions_get_no_ticket(deployed):
+    with handshake(deployed) as tls:
+        assert tls.version() == "TLSv1.3"
+    # A session ticket is sealed with a key nginx keeps until restarted: anyone who later steals
+    # that key could decrypt every recorded session, which would undo forward secrecy.
+    with handshake(deployed, "ECDHE-RSA-AES128-GCM-SHA256") as tls:
+        assert tls.version() == "TLSv1.2"
+        assert tls.session is not None and not tls.session.has_ticket
