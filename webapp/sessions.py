@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "__Host-session"
 DEV_COOKIE_NAME = "session"  # plain http on loopback only: browsers refuse __Host- without Secure
+PREFETCHED = ("aws",)  # read with the session in one round trip: most signed-in pages need them
+ACTIVITY_STEP = 60  # last_seen is written back at most once a minute (idle expiry: ±1 min)
 ANONYMOUS_SECONDS = 600  # a session without a user (pending sign-ins only) lives ten minutes
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 
@@ -49,6 +51,7 @@ class PortalSession(ServerSideSession):  # type: ignore[misc]
 
     unavailable = False
     loaded_from: str | None = None
+    beside: dict[str, Any] | None = None  # parts read with the session in its round trip
 
 
 class PortalSessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
@@ -75,7 +78,7 @@ class PortalSessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
     def open_session(self, app: Flask, request: Any) -> PortalSession:
         sid = request.cookies.get(self.get_cookie_name(app), "")
         try:
-            data = self._retrieve_session_data(self._get_store_id(sid)) if _SID.match(sid) else None
+            data, beside = self._read(sid) if _SID.match(sid) else (None, {})
         except redis.RedisError:
             log.exception("session store unreachable")
             unavailable = self._new()
@@ -85,6 +88,7 @@ class PortalSessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
             return self._new()
         stored = self.session_class(data, sid=sid)
         stored.loaded_from = self._get_store_id(sid)
+        stored.beside = beside
         return stored
 
     def save_session(self, app: Flask, session: Any, response: Any) -> None:
@@ -98,13 +102,26 @@ class PortalSessionInterface(ServerSideSessionInterface):  # type: ignore[misc]
         session.loaded_from = None
         session.modified = True
 
+    def _read(self, sid: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The session and the parts kept beside it (PREFETCHED), in one round trip."""
+        handle = get_handle(sid)
+        keys = [session_key(handle), *(session_key(handle, p) for p in PREFETCHED)]
+        data, *rest = self.store.get_many(keys)
+        return self._checked(keys[0], data), dict(zip(PREFETCHED, rest, strict=True))
+
     def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
-        data = self.store.get(store_id)
-        if not _well_formed(data):
-            if self.store.client.delete(store_id):
-                log.warning("discarded unreadable session data at %s", store_id)
+        return self._checked(store_id, self.store.get(store_id))
+
+    def _checked(self, store_id: str, data: Any) -> dict[str, Any] | None:
+        """data if it is a well-formed session; anything else stored there is deleted."""
+        if data is None:
             return None
-        return data
+        if not _well_formed(data):
+            self.store.delete(store_id)  # unreadable or tampered: treat as no session
+            log.warning("discarded unreadable session data at %s", store_id)
+            return None
+        checked: dict[str, Any] = data
+        return checked
 
     def _upsert_session(self, session_lifetime: Any, session: Any, store_id: str) -> None:
         # A session read from the store is only updated, never re-created: a revoke (or a
@@ -155,6 +172,14 @@ def seconds_left(sess: Any = None) -> float | None:
 def current() -> PortalSession:
     """This request's session, typed as the portal's own."""
     return cast(PortalSession, session)
+
+
+def read_beside(part: str) -> Any | None:
+    """A part kept beside this request's session: as read with it the first time, then fresh."""
+    beside = current().beside
+    if beside is not None and part in beside:
+        return beside.pop(part)
+    return get_store().get(session_key(get_own_handle(), part))
 
 
 def get_own_handle() -> str:
@@ -229,7 +254,10 @@ def _enforce_limits() -> None:
         end()
         g.session_expired = True
         return
-    session["last_seen"] = clock.now()
+    # Writing the session back costs a seal and a round trip: only when the activity time moved
+    # on by a minute (or something else changed), so the idle limit is exact within a minute.
+    if clock.now() - session["last_seen"] >= ACTIVITY_STEP:
+        session["last_seen"] = clock.now()
 
 
 def _no_store(response: Any) -> Any:

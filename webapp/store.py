@@ -111,6 +111,11 @@ class Store:
         """A sealed JSON value in a hash field."""
         return self.unseal(_raw(self.client.hget(key, field)), f"{key}/{field}")
 
+    def get_fields(self, key: str, fields: Sequence[str]) -> list[Any | None]:
+        """Several sealed JSON values of one hash in one round trip."""
+        blobs = self.client.hmget(key, list(fields)) if fields else []
+        return [self.unseal(_raw(b), f"{key}/{f}") for f, b in zip(fields, blobs, strict=True)]
+
     def put_field(self, key: str, field: str, value: Any, ttl: int) -> None:
         """Seal value into a hash field; the hash lives ttl seconds from its first field."""
         pipe = self.client.pipeline(transaction=False)

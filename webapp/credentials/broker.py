@@ -80,7 +80,10 @@ def chosen_role() -> str:
 
 def load_cached(handle: str) -> AwsCredentials | None:
     """The credentials kept for a session, or None."""
-    data = get_store().get(session_key(handle, "aws"))
+    return _credentials(get_store().get(session_key(handle, "aws")))
+
+
+def _credentials(data: Any) -> AwsCredentials | None:
     try:
         return AwsCredentials(**data) if isinstance(data, dict) else None
     except TypeError:
@@ -91,7 +94,7 @@ def get_credentials() -> AwsCredentials:
     """Credentials for the signed-in user's role: cached, else assumed once under a session lock."""
     role_arn = chosen_role()
     handle = sessions.get_own_handle()
-    creds = load_cached(handle)
+    creds = _credentials(sessions.read_beside("aws"))  # usually read with the session
     if not _usable(creds, role_arn):
         try:
             with get_store().lock(handle, "sts", timeout=30, blocking_timeout=20):

@@ -27,6 +27,11 @@ def get_listing(*parts: str) -> Any | None:
     return get_store().get_field(_key(), _field(parts))
 
 
+def get_listings(parts: list[tuple[str, ...]]) -> list[Any | None]:
+    """The cached values for several parts tuples, in one round trip."""
+    return get_store().get_fields(_key(), [_field(p) for p in parts])
+
+
 def put_listing(value: Any, *parts: str) -> None:
     """Keep a JSON-ready value for parts for at most TTL_SECONDS."""
     get_store().put_field(_key(), _field(parts), value, TTL_SECONDS)

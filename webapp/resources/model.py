@@ -71,6 +71,12 @@ class Service:
     item_type: type
     columns: tuple[Column, ...]
     detail_endpoint: str | None = None  # per-row page, linked from the first column
+    # A cheaper first page for the overview, which shows only names (e.g. no per-item calls).
+    summary: Callable[[Any, int, str | None], Page] | None = None
+
+    def list_summary(self, client: Any, page_size: int) -> Page:
+        """The overview's first page: the summary lister when there is one, else the list."""
+        return (self.summary or self.list)(client, page_size, None)
 
 
 def get_error_code(exc: Exception) -> str:

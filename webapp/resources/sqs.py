@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .model import Column, Page, Service
@@ -17,17 +18,28 @@ class Queue:
     messages: int | None
 
 
-def list_queues(client: Any, page_size: int, token: str | None = None) -> Page:
-    """One page of queues, each with its ApproximateNumberOfMessages."""
+COUNT_WORKERS = 8  # GetQueueAttributes calls in flight at once for one page
+
+
+def list_queue_names(client: Any, page_size: int, token: str | None = None) -> Page:
+    """One page of queues without their counts: one call (what the overview shows)."""
     params: dict[str, Any] = {"MaxResults": page_size}  # NextToken is only returned with it
     if token:
         params["NextToken"] = token
     answer = client.list_queues(**params)
-    queues = [
-        Queue(url.rsplit("/", 1)[-1], url, get_message_count(client, url))
-        for url in answer.get("QueueUrls", [])
-    ]
+    queues = [Queue(url.rsplit("/", 1)[-1], url, None) for url in answer.get("QueueUrls", [])]
     return Page(queues, answer.get("NextToken"))
+
+
+def list_queues(client: Any, page_size: int, token: str | None = None) -> Page:
+    """One page of queues, each with its ApproximateNumberOfMessages (asked for in parallel)."""
+    page = list_queue_names(client, page_size, token)
+    if not page.items:
+        return page
+    with ThreadPoolExecutor(min(COUNT_WORKERS, len(page.items))) as pool:
+        counts = list(pool.map(lambda q: get_message_count(client, q.url), page.items))
+    queues = [replace(q, messages=n) for q, n in zip(page.items, counts, strict=True)]
+    return Page(queues, page.next_token)
 
 
 def get_message_count(client: Any, url: str) -> int | None:
@@ -44,6 +56,7 @@ SERVICE = Service(
     title="SQS queues",
     client="sqs",
     list=list_queues,
+    summary=list_queue_names,
     item_type=Queue,
     columns=(Column("Queue", "name"), Column("Messages (approx.)", "messages", "number")),
 )

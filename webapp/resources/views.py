@@ -10,7 +10,7 @@ from flask import abort, redirect, render_template, request
 
 from ..auth import login_required, safe_next
 from ..credentials import get_credentials
-from .cache import drop_listings, get_listing, put_listing
+from .cache import drop_listings, get_listings, put_listing
 from .fanout import Outcome, run_all
 from .model import PAGE_SIZE, Page
 from .services import get_service, get_services
@@ -23,6 +23,7 @@ from .web import (
     get_size_arg,
     get_state,
     listing_parts,
+    summary_parts,
 )
 
 
@@ -34,18 +35,18 @@ def overview() -> Any:
     outcomes: dict[str, Outcome] = {}
     jobs = {}
     services = get_services()
-    for service in services:
-        cached = get_listing(creds.access_key_id, *listing_parts(service.name, PAGE_SIZE, None))
+    parts = {s.name: (creds.access_key_id, *summary_parts(s)) for s in services}
+    found = get_listings(list(parts.values()))
+    for service, cached in zip(services, found, strict=True):
         if cached is not None:
             outcomes[service.name] = Outcome(page=Page.from_json(cached, service.item_type))
         else:
             client = get_client(creds, service.client)
-            jobs[service.name] = functools.partial(service.list, client, PAGE_SIZE, None)
+            jobs[service.name] = functools.partial(service.list_summary, client, PAGE_SIZE)
     state = get_state()
     for name, outcome in run_all(state["executor"], jobs, state["timeout"]).items():
         if outcome.page is not None:
-            parts = listing_parts(name, PAGE_SIZE, None)
-            put_listing(outcome.page.to_json(), creds.access_key_id, *parts)
+            put_listing(outcome.page.to_json(), *parts[name])
         outcomes[name] = outcome
     return render_template(
         "resources/overview.html", services=services, outcomes=outcomes, creds=creds

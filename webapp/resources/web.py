@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, request
 from ..credentials import AwsCredentials
 from ..errors import render_error
 from .cache import get_listing, put_listing
-from .model import PAGE_SIZE, Page, describe_error, is_denied
+from .model import PAGE_SIZE, Page, Service, describe_error, is_denied
 
 MAX_PAGE_SIZE = 1000
 
@@ -53,8 +53,16 @@ def get_cached(
 
 
 def listing_parts(service_name: str, size: int, token: str | None) -> tuple[str, str, str]:
-    """The listing-cache key of one page of a service (the overview shares the first page's)."""
+    """The listing-cache key of one page of a service's list."""
     return service_name, str(size), token or ""
+
+
+def summary_parts(service: Service) -> tuple[str, ...]:
+    """The listing-cache key of a service's overview panel: the list's first page, unless the
+    service has a cheaper summary lister (whose page lacks what the list shows)."""
+    if service.summary is not None:
+        return "summary", service.name
+    return listing_parts(service.name, PAGE_SIZE, None)
 
 
 def aws_error(exc: Exception, creds: AwsCredentials, what: str) -> tuple[str, int]:
