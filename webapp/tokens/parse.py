@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -31,8 +32,13 @@ class DecodedToken:
     fingerprint: str
 
 
+@functools.lru_cache(maxsize=1024)
 def decode_unverified(token: str) -> DecodedToken:
-    """Split a compact JWS into header and claims, checking its shape but not its signature."""
+    """Split a compact JWS into header and claims, checking its shape but not its signature.
+
+    Cached: a signed-in request reads its ID token's claims more than once, and every request
+    of a session reads the same token. Callers must not modify the returned dicts.
+    """
     if not isinstance(token, str) or not token:
         raise TokenFormatError("No token was given.")
     parts = token.count(".") + 1
