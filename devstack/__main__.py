@@ -48,31 +48,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=9500)
     parser.add_argument("--seed", default=str(HERE / "seed.toml"))
     parser.add_argument("--env-file", help="also write the environment to this file")
+    parser.add_argument(
+        "--only", choices=("idp", "aws"), help="run one stand-in (outage tests stop them apart)"
+    )
+    parser.add_argument("--issuer", help="with --only aws: the IdP's issuer URL")
     args = parser.parse_args(argv)
 
     seed = load_seed(args.seed)
-    idp_server = make_server(
-        args.host, args.idp_port, None, threaded=True
-    )  # bind first: port 0 works
-    issuer = f"http://{args.host}:{idp_server.server_port}/"
-    idp_server.app = create_idp_app(seed, issuer)
-    threading.Thread(target=idp_server.serve_forever, daemon=True).start()
-    aws = LocalAWS(seed, issuer, host=args.host, port=args.aws_port)
-    aws.start()
+    idp_server = aws = None
+    if args.only != "aws":
+        idp_server = make_server(args.host, args.idp_port, None, threaded=True)  # port 0 works
+        issuer = f"http://{args.host}:{idp_server.server_port}/"
+        idp_server.app = create_idp_app(seed, issuer)
+        threading.Thread(target=idp_server.serve_forever, daemon=True).start()
+    else:
+        issuer = args.issuer or f"http://{args.host}:{args.idp_port}/"
+    aws_url = f"http://{args.host}:{args.aws_port}"
+    if args.only != "idp":
+        aws = LocalAWS(seed, issuer, host=args.host, port=args.aws_port)
+        aws.start()
+        aws_url = aws.endpoint_url
 
-    env = environment(seed, issuer, aws.endpoint_url)
+    env = environment(seed, issuer, aws_url)
     lines = "".join(f"{k}={v}\n" for k, v in env.items())
     if args.env_file:
         Path(args.env_file).write_text(lines)
-    sys.stdout.write(f"# devstack: IdP {issuer}  AWS {aws.endpoint_url}\n{lines}# devstack ready\n")
+    sys.stdout.write(f"# devstack: IdP {issuer}  AWS {aws_url}\n{lines}# devstack ready\n")
     sys.stdout.flush()
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    idp_server.shutdown()
-    aws.stop()
+    if idp_server is not None:
+        idp_server.shutdown()
+    if aws is not None:
+        aws.stop()
     return 0
 
 

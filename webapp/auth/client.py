@@ -16,11 +16,13 @@ import requests
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
+from .. import clock
 from ..tokens import KeySetCache
 
 SCOPE = "openid profile email offline_access"
 IDP_CONCURRENCY = 4  # per process; gunicorn runs 8 threads per worker by default
 IDP_WAIT_SECONDS = 0.5  # how long a request waits for a free slot before answering 503
+REACHABLE_FOR = 5.0  # seconds a successful reachability check of the IdP is trusted
 
 
 class IdpUnavailable(Exception):
@@ -59,6 +61,24 @@ def idp_call() -> Iterator[None]:
         slots.release()
 
 
+def check_reachable() -> None:
+    """IdpUnavailable unless the IdP answered its discovery URL in the last few seconds.
+
+    Sign-in sends the browser to the IdP: a dead IdP should get our error page, not the
+    browser's. Authlib caches the metadata, so without this nothing would notice.
+    """
+    state = _state()
+    if clock.now() - state["reachable_at"] < REACHABLE_FOR:
+        return
+    client = get_client()
+    with idp_call():
+        response = requests.get(
+            client._server_metadata_url, timeout=current_app.config["HTTP_TIMEOUT_SECONDS"]
+        )
+        response.raise_for_status()
+    state["reachable_at"] = clock.now()
+
+
 def init_app(app: Flask) -> None:
     """Register the OIDC client (one OAuth registry per app) and the JWKS cache."""
     issuer, timeout = app.config["AUTH0_ISSUER"], app.config["HTTP_TIMEOUT_SECONDS"]
@@ -84,4 +104,5 @@ def init_app(app: Flask) -> None:
         "client": client,
         "keys": KeySetCache(fetch_jwks),
         "slots": slots,
+        "reachable_at": float("-inf"),
     }

@@ -22,7 +22,7 @@ from .. import audit, clock, sessions
 from ..tokens import KeysUnavailable, TokenError
 from .access import safe_next
 from .claims import tokens_from, user_from
-from .client import IdpUnavailable, get_client, idp_call
+from .client import IdpUnavailable, check_reachable, get_client, idp_call
 from .renewal import verify
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def login() -> Any:
     if request.args.get("prompt") == "login":
         extra["prompt"] = "login"
     try:
+        check_reachable()
         with idp_call():
             rv = get_client().create_authorization_url(redirect_uri, **extra)
     except IdpUnavailable as exc:
