@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from devstack.processes import spawn, start_redis
+from .processes import spawn, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ADDRESS = os.environ.get("PORTAL_BIND", "127.0.0.1:5000")

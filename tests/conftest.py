@@ -21,8 +21,8 @@ import redis
 import requests
 from werkzeug.serving import make_server
 
-from devstack.__main__ import load_seed
 from devstack.processes import free_port, spawn, start_redis
+from devstack.seed import load_seed
 from webapp import clock, create_app, sessions, store
 
 ROOT = Path(__file__).resolve().parent.parent

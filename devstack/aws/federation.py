@@ -9,8 +9,8 @@ from html import escape
 
 from botocore.credentials import Credentials
 
-from devstack.aws.signed import post_sts
-from devstack.aws.state import FrontState
+from .signed import post_sts
+from .state import FrontState
 
 SIGNIN_TOKEN_SECONDS = 15 * 60
 

@@ -10,12 +10,12 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws import federation
-from devstack.aws.errors import StsError
-from devstack.aws.presigned import PresignedUrls, S3Error
-from devstack.aws.proxy import S3_DENIED, Proxy, unsigned_error
-from devstack.aws.state import FrontState
-from devstack.aws.sts import WebIdentitySts
+from . import federation
+from .errors import StsError
+from .presigned import PresignedUrls, S3Error
+from .proxy import S3_DENIED, Proxy, unsigned_error
+from .state import FrontState
+from .sts import WebIdentitySts
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 # S3 GETs on a bucket with these sub-resources are not listings, so the prefix rule does not apply.

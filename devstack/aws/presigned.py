@@ -21,8 +21,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws.proxy import Proxy, raw_target
-from devstack.aws.state import FrontState
+from .proxy import Proxy, raw_target
+from .state import FrontState
 
 REQUIRED = (
     "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
