@@ -9,8 +9,7 @@ import time
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import USERS, AuthActions, serve, stored_session
-from tests.test_session_index import sign_in
+from devstack.testing import USERS, AuthActions, serve, sign_in, stored_session
 from webapp import backchannel, session_index
 
 REFUSED = "back-channel logout refused"

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.aws import LocalAWS
 from devstack.idp import create_idp_app
-from tests.conftest import SEED, TENANT, USERS, serve
+from devstack.testing import SEED, TENANT, USERS, idp_tokens, serve
 
 CLIENT_ID = TENANT["client_id"]
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
@@ -636,39 +635,11 @@ def test_devstack_idp_id_token_works_and_access_token_does_not(
 ) -> None:
     if issuer.idp_app is None:
         pytest.skip("devstack.idp is not there yet")
-    tokens = sign_in_with_idp(issuer, "bob")
+    tokens = idp_tokens(issuer.url, "bob", audience=TENANT["audience"])
     result = assume(aws, tokens["id_token"], session="bob-idp")
     assert result["SubjectFromWebIdentityToken"] == USERS["bob"]["sub"]
     code, message, _ = error_of(lambda: assume(aws, tokens["access_token"]))
     assert (code, message) == ("InvalidIdentityToken", "Incorrect token audience")
-
-
-def sign_in_with_idp(issuer: Issuer, username: str) -> dict[str, Any]:
-    """Run the devstack IdP's code flow as a browser and the portal would; return its tokens."""
-    callback = "http://127.0.0.1:5000/callback"
-    params = {
-        "client_id": CLIENT_ID,
-        "redirect_uri": callback,
-        "response_type": "code",
-        "scope": "openid profile email",
-        "audience": TENANT["audience"],
-        "state": secrets.token_urlsafe(8),
-        "nonce": secrets.token_urlsafe(8),
-    }
-    browser = requests.Session()
-    page = browser.get(issuer.url + "authorize", params=params, timeout=10)
-    assert page.status_code == 200, page.text
-    pattern = r'<input type="hidden" name="([^"]*)" value="([^"]*)">'
-    form = {unescape(k): unescape(v) for k, v in re.findall(pattern, page.text)}
-    form |= {"username": username, "password": USERS[username]["password"]}
-    redirect = browser.post(issuer.url + "authorize", data=form, allow_redirects=False, timeout=10)
-    assert redirect.status_code == 302, redirect.text
-    code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": callback}
-    auth = (CLIENT_ID, TENANT["client_secret"])
-    resp = requests.post(issuer.url + "oauth/token", data=data, auth=auth, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 # --- presigned URLs -----------------------------------------------------------------------------

@@ -8,14 +8,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.conftest import SEED, TENANT, AuthActions
+from devstack.testing import SEED, big_bucket_keys, idp_tokens
 from webapp.credentials import cli as cli_credentials
 from webapp.credentials import console
 from webapp.filters import filesize
@@ -29,33 +29,9 @@ ACCOUNT = SEED["aws"]["account_id"]
 BUCKETS = {b["name"]: b for b in SEED["aws"]["buckets"]}
 
 
-def big_bucket_keys() -> list[str]:
-    """Every key the seed puts into shared-big (as devstack/aws/seeding.py generates them)."""
-    spec = BUCKETS["shared-big"]["generate"]
-    prefixes = spec["prefixes"]
-    return [f"{prefixes[i % len(prefixes)]}item-{i:05d}.txt" for i in range(spec["count"])]
-
-
 def assume(devstack, username: str, role: str) -> SimpleNamespace:
     """Sign in at the IdP as username, then trade the ID token for role's credentials."""
-    redirect_uri = "http://127.0.0.1:5000/callback"
-    query = {"response_type": "code", "client_id": TENANT["client_id"], "scope": "openid"}
-    query.update(redirect_uri=redirect_uri, state="state", nonce="nonce")
-    callback = AuthActions(None, devstack).authorize(
-        f"{devstack.issuer}authorize?{urlencode(query)}", username
-    )
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    tokens = requests.post(
-        f"{devstack.issuer}oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": TENANT["client_id"],
-            "client_secret": TENANT["client_secret"],
-        },
-        timeout=10,
-    ).json()
+    tokens = idp_tokens(devstack.issuer, username)
     answer = boto3.client(
         "sts", endpoint_url=devstack.aws_url, region_name="us-east-1"
     ).assume_role_with_web_identity(

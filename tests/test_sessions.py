@@ -9,7 +9,7 @@ import time
 import pytest
 
 from devstack.processes import free_port, start_redis
-from tests.conftest import AuthActions, app_config
+from devstack.testing import AuthActions, app_config
 from webapp import create_app, store
 
 
