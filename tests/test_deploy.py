@@ -30,6 +30,8 @@ from devstack.testing import ROOT, SECRET_KEY, serve, wait_for
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 HOST = "portal.example.com"  # deploy/nginx.conf's server name, kept as is in the rendered copy
 
+pytestmark = pytest.mark.deploy
+
 
 def self_signed(directory: Path, kind: str = "ec") -> tuple[Path, Path]:
     """A throwaway certificate for HOST and 127.0.0.1 with an "ec" (P-256) or "rsa" key."""

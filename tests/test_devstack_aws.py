@@ -31,6 +31,8 @@ CLIENT_ID = TENANT["client_id"]
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 
+pytestmark = pytest.mark.devstack
+
 
 def rsa_key(kid: str) -> RSAKey:
     """A fresh RS256 signing key with a kid."""

@@ -31,6 +31,8 @@ CALLBACK = "http://127.0.0.1:5000/callback"
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 JKU = "https://evil.example/jwks.json"
 
+pytestmark = pytest.mark.devstack
+
 
 @dataclass
 class Idp:
