@@ -30,6 +30,7 @@ from devstack.testing import SEED, TENANT, USERS, idp_tokens, serve
 CLIENT_ID = TENANT["client_id"]
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+HANG_GUARD = 30  # seconds; an upper bound that only stops a hang, never a measurement
 
 pytestmark = pytest.mark.devstack
 
@@ -155,6 +156,19 @@ def error_of(call: Callable[[], Any]) -> tuple[str, str, int]:
 def stats(aws: LocalAWS) -> dict[str, Any]:
     """The front's counters."""
     return requests.get(aws.endpoint_url + "/_devstack/stats", timeout=5).json()
+
+
+def eventually(condition: Callable[[], bool]) -> None:
+    """Wait until condition holds; HANG_GUARD only keeps a broken stand-in from hanging the run."""
+    deadline = time.monotonic() + HANG_GUARD
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.01)
+
+
+def set_clock(aws: LocalAWS, offset: Any) -> requests.Response:
+    """Move the front's clock offset seconds ahead of real time (until the next reset)."""
+    return requests.post(aws.endpoint_url + "/_devstack/clock", json={"offset": offset}, timeout=5)
 
 
 def misbehave(aws: LocalAWS, switches: dict[str, Any]) -> None:
@@ -546,26 +560,27 @@ def test_botocore_retries_through_a_forced_idp_outage(aws: LocalAWS, issuer: Iss
     assert stats(aws)["assume_role_with_web_identity"] == {"ok": 1, "IDPCommunicationError": 1}
 
 
-def test_delay_lets_calls_overlap_and_reset_clears_it(aws: LocalAWS, issuer: Issuer) -> None:
-    misbehave(aws, {"sts_delay_ms": 500})
+def test_delay_holds_calls_side_by_side_until_reset(aws: LocalAWS, issuer: Issuer) -> None:
+    misbehave(aws, {"sts_delay_ms": 60_000})  # longer than any test: only reset lets them go
     token = issuer.token()
     results: list[Any] = []
     threads = [
         threading.Thread(target=lambda: results.append(assume(aws, token))) for _ in range(3)
     ]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    assert len(results) == 3
-    assert 0.5 <= elapsed < 1.4
+    # All three inside the delay at once: the front holds calls side by side, not in turn.
+    eventually(lambda: aws.state.held == 3)
+    assert results == []
     requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
+    for thread in threads:
+        thread.join(HANG_GUARD)
+    assert len(results) == 3 and all(r["Credentials"] for r in results)
+    assert (aws.state.delay_ms, aws.state.held) == (0, 0)
     started = time.monotonic()
     assume(aws, token)
-    assert time.monotonic() - started < 0.5
-    assert stats(aws)["assume_role_with_web_identity"] == {"ok": 1}
+    assert time.monotonic() - started < HANG_GUARD  # far below the 60 s the switch would hold
+    assert stats(aws)["assume_role_with_web_identity"] == {"ok": 4}
 
 
 # --- federation sign-in ------------------------------------------------------------------------
@@ -726,11 +741,23 @@ def test_tampered_presigned_url_is_signature_does_not_match(
 
 
 def test_expired_presigned_url_is_refused(aws: LocalAWS, reader: dict[str, str]) -> None:
-    url = presign(aws, reader, "shared-docs", "README.txt", expires=1)
-    time.sleep(2)
+    url = presign(aws, reader, "shared-docs", "README.txt", expires=60)
+    assert requests.get(url, timeout=10).status_code == 200
+    set_clock(aws, 61).raise_for_status()
     resp = requests.get(url, timeout=10)
     assert s3_code(resp) == (403, "AccessDenied")
     assert "<Message>Request has expired</Message>" in resp.text
+    requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
+    assert requests.get(url, timeout=10).status_code == 200  # reset puts the clock back
+
+
+def test_the_clock_moves_the_sts_expiry_check_too(aws: LocalAWS, issuer: Issuer) -> None:
+    token = issuer.token(exp=int(time.time()) + 60)
+    assert assume(aws, token)["Credentials"]
+    set_clock(aws, 60 + 301).raise_for_status()  # past exp and STS's five minutes of leeway
+    assert error_of(lambda: assume(aws, token))[:2] == ("ExpiredTokenException", "Token is expired")
+    for offset in ("soon", None, True):
+        assert set_clock(aws, offset).status_code == 400
 
 
 def test_presigned_url_of_unknown_key_is_refused(aws: LocalAWS) -> None:

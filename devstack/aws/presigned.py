@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
@@ -120,7 +119,7 @@ class PresignedUrls:
         if date != timestamp[:8]:
             raise bad_query("Invalid credential date. Date is not the same as X-Amz-Date.")
         credentials, expiration = self.lookup(access_key)
-        now = time.time()
+        now = self.state.now()
         if now > signed_at.timestamp() + expires:
             raise S3Error(
                 "AccessDenied", "Request has expired", 403,

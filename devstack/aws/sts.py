@@ -141,7 +141,7 @@ class WebIdentitySts:
             raise StsError("InvalidIdentityToken", "Missing a required claim: iss")
         provider_arn, provider_url, client_ids = self.find_provider(issuer)
         verify_signature(token, issuer, self.jwks)
-        aud = check_claims(token.claims, client_ids)
+        aud = check_claims(token.claims, client_ids, now=self.state.now())
         tags = check_session_tags(token.claims)
         role = self.get_role(params["RoleArn"])
         policy = role["AssumeRolePolicyDocument"]
