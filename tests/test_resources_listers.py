@@ -27,6 +27,7 @@ from webapp.tokens.times import utc_text as utc
 
 ACCOUNT = SEED["aws"]["account_id"]
 BUCKETS = {b["name"]: b for b in SEED["aws"]["buckets"]}
+HANG_GUARD = 30  # seconds: a bound that only stops a hang, never a measurement
 
 
 def assume(devstack, username: str, role: str) -> SimpleNamespace:
@@ -262,9 +263,9 @@ def test_client_cache_builds_one_client_under_concurrent_requests():
     assert cache.created == 1 and len({id(c) for c in got}) == 1 and len(got) == 8
 
 
-def barrier_jobs(n: int) -> tuple[dict, threading.Barrier]:
-    """n jobs that can only all finish if all n run at the same time."""
-    barrier = threading.Barrier(n, timeout=3)
+def barrier_jobs(n: int, timeout: float) -> tuple[dict, threading.Barrier]:
+    """n jobs that can only all finish if all n run at the same time (else BrokenBarrierError)."""
+    barrier = threading.Barrier(n, timeout=timeout)
 
     def job(i: int) -> Page:
         barrier.wait()
@@ -274,16 +275,17 @@ def barrier_jobs(n: int) -> tuple[dict, threading.Barrier]:
 
 
 def test_run_all_runs_listers_concurrently():
-    jobs, _ = barrier_jobs(5)
+    jobs, _ = barrier_jobs(5, timeout=HANG_GUARD)  # passes as soon as all five arrive
     with ThreadPoolExecutor(5) as pool:
-        outcomes = run_all(pool, jobs, timeout=10)
+        outcomes = run_all(pool, jobs, timeout=HANG_GUARD)
     assert {name: o.page.items for name, o in outcomes.items()} == {
         f"svc{i}": [i] for i in range(5)
     }
 
 
 def test_the_barrier_check_catches_serial_execution():
-    jobs, _ = barrier_jobs(3)
+    # With one worker the others can never arrive: the barrier breaks whatever its timeout.
+    jobs, _ = barrier_jobs(3, timeout=0.1)
     with ThreadPoolExecutor(1) as pool:  # one worker: the jobs run one after another
         outcomes = run_all(pool, jobs, timeout=10)
     assert all(o.page is None and "BrokenBarrierError" in o.error for o in outcomes.values())
