@@ -1,7 +1,7 @@
 # The two commands README opens with: `make run` and `make test`. Both set up what they need.
 PY := .venv/bin/python
 
-.PHONY: run test lint format bench lock
+.PHONY: run test test-fast lint format bench lock
 
 run:
 	@bash .ci/setup.sh run
@@ -11,6 +11,12 @@ run:
 test:
 	@bash .ci/setup.sh test
 	$(PY) -m pytest
+
+# The edit-test loop: leaves out the browser, deployment and stand-in tests (markers in
+# pyproject.toml) and stops at the first failure.
+test-fast:
+	@bash .ci/setup.sh run
+	$(PY) -m pytest -m "not browser and not deploy and not devstack" -x -q
 
 lint:
 	.venv/bin/ruff check .

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from devstack.processes import free_port, spawn, start_redis
-from tests.conftest import AuthActions, Devstack
+from devstack.testing import SECRET_KEY, AuthActions, Devstack
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,6 @@ class Stack:
 
     def app(self, **overrides: Any) -> Any:
         """A fresh app on this stack (the import stays here: bench must not load it at import)."""
-        from tests.conftest import SECRET_KEY
         from webapp import create_app
 
         config = {"SECRET_KEY": SECRET_KEY, "REDIS_URL": self.redis_url, **self.devstack.env}

@@ -7,21 +7,15 @@ import contextlib
 import signal
 import sys
 import threading
-import tomllib
 from pathlib import Path
 
 from werkzeug.serving import make_server
 
 from .aws import LocalAWS
 from .idp import create_idp_app
+from .seed import SEED_FILE, load_seed
 
 HERE = Path(__file__).parent
-
-
-def load_seed(path: Path | str = HERE / "seed.toml") -> dict:
-    """The parsed seed file."""
-    with open(path, "rb") as f:
-        return tomllib.load(f)
 
 
 def environment(seed: dict, issuer: str, aws_url: str) -> dict[str, str]:
@@ -46,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--idp-port", type=int, default=9400)
     parser.add_argument("--aws-port", type=int, default=9500)
-    parser.add_argument("--seed", default=str(HERE / "seed.toml"))
+    parser.add_argument("--seed", default=str(SEED_FILE))
     parser.add_argument("--env-file", help="also write the environment to this file")
     parser.add_argument(
         "--only", choices=("idp", "aws"), help="run one stand-in (outage tests stop them apart)"

@@ -12,19 +12,17 @@ import time
 from pathlib import Path
 
 import requests
+from dotenv import dotenv_values
 
-from devstack.processes import spawn, start_redis
+from .processes import spawn, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_ADDRESS = os.environ.get("PORTAL_BIND", "127.0.0.1:5000")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file (comments and blanks skipped)."""
-    if not path.is_file():
-        return {}
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k.strip(): v.strip().strip("'\"") for k, v in pairs if not k.lstrip().startswith("#")}
+    """The settings of a .env file, read by python-dotenv (a missing file gives none)."""
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
 def _start_redis(procs: list[subprocess.Popen]) -> str:

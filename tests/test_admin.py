@@ -9,8 +9,7 @@ import re
 import pytest
 from flask import session
 
-from tests.conftest import USERS, AuthActions, csrf_token, stored_session
-from tests.test_session_index import sign_in
+from devstack.testing import USERS, AuthActions, csrf_token, sign_in, stored_session
 from webapp import audit, session_index, store
 
 XSS = "<script>alert(1)</script>"

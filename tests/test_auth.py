@@ -7,7 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import TENANT, USERS, free_port
+from devstack.processes import free_port
+from devstack.testing import TENANT, USERS, app_config
 from webapp import create_app
 from webapp.auth import safe_next
 
@@ -175,8 +176,6 @@ def test_access_denied_gets_a_friendly_page(client, auth):
 
 
 def test_login_when_the_idp_is_down_is_a_503_page(devstack, redis_server):
-    from tests.conftest import app_config
-
     dead = f"http://127.0.0.1:{free_port()}/"
     app = create_app(app_config(devstack, redis_server, AUTH0_ISSUER=dead))
     response = app.test_client().get("/login")

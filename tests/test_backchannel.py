@@ -9,8 +9,7 @@ import time
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import USERS, AuthActions, serve, stored_session
-from tests.test_session_index import sign_in
+from devstack.testing import USERS, AuthActions, serve, sign_in, stored_session
 from webapp import backchannel, session_index
 
 REFUSED = "back-channel logout refused"
@@ -80,10 +79,13 @@ def test_logout_by_sid_ends_only_that_idp_session(app, devstack, receiver):
     assert (signed_in(first), signed_in(second)) == (False, True)
 
 
-def test_logout_by_sid_of_another_user_ends_nothing(app, devstack, receiver):
+def test_logout_by_sid_of_another_user_ends_nothing(app, devstack, captured):
     bob = sign_in(app, devstack, "bob")
     carol = sign_in(app, devstack, "carol")
-    send(devstack, sub=USERS["carol"]["sub"], sid=idp_sid(app, bob))
+    assert send(devstack, sub=USERS["carol"]["sub"], sid=idp_sid(app, bob)) == 1
+    (token,) = captured
+    response = app.test_client().post("/backchannel-logout", data={"logout_token": token})
+    assert (response.status_code, response.json) == (200, {"ended": 0})
     assert signed_in(bob) and signed_in(carol)
 
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import serve
+from devstack.testing import serve
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,7 +44,8 @@ def page():
         browser.close()
 
 
-def sign_in(page, live_url: str, username: str, password: str) -> None:
+def use_login_form(page, live_url: str, username: str, password: str) -> None:
+    """Click Sign in on the home page, then fill and send the IdP's form as a person would."""
     page.goto(live_url + "/")
     page.get_by_role("link", name="Sign in").first.click()
     page.fill("input[name=username]", username)
@@ -53,7 +54,7 @@ def sign_in(page, live_url: str, username: str, password: str) -> None:
 
 
 def test_alice_signs_in_sees_home_and_signs_out(page, live_url, devstack):
-    sign_in(page, live_url, "alice", "alice-password")
+    use_login_form(page, live_url, "alice", "alice-password")
     page.wait_for_url(live_url + "/")
     assert page.get_by_role("heading", name="Signed in as Alice Admin").is_visible()
     assert page.get_by_text("Choose a role").first.is_visible()
@@ -65,19 +66,19 @@ def test_alice_signs_in_sees_home_and_signs_out(page, live_url, devstack):
 
 
 def test_bob_sees_his_reader_role(page, live_url, devstack):
-    sign_in(page, live_url, "bob", "bob-password")
+    use_login_form(page, live_url, "bob", "bob-password")
     page.wait_for_url(live_url + "/")
     assert page.get_by_text("portal-reader").first.is_visible()
 
 
 def test_wrong_password_stays_at_the_idp(page, live_url, devstack):
-    sign_in(page, live_url, "alice", "not-her-password")
+    use_login_form(page, live_url, "alice", "not-her-password")
     assert page.url.startswith(devstack.issuer)
     assert page.locator("input[name=password]").is_visible()
 
 
 def test_bob_browses_downloads_and_opens_the_console(page, live_url, devstack):
-    sign_in(page, live_url, "bob", "bob-password")
+    use_login_form(page, live_url, "bob", "bob-password")
     page.wait_for_url(live_url + "/")
     page.get_by_role("link", name="See your AWS resources").click()
     assert page.get_by_text("Not permitted for portal-reader.").first.is_visible()
@@ -97,7 +98,7 @@ def test_bob_browses_downloads_and_opens_the_console(page, live_url, devstack):
 
 
 def test_cli_credentials_need_the_reveal_button(page, live_url, devstack):
-    sign_in(page, live_url, "bob", "bob-password")
+    use_login_form(page, live_url, "bob", "bob-password")
     page.wait_for_url(live_url + "/")
     page.goto(live_url + "/resources/credentials")
     assert "AWS_SECRET_ACCESS_KEY=" not in page.content()

@@ -13,7 +13,7 @@ from flask.testing import FlaskCliRunner
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.conftest import stored_session
+from devstack.testing import stored_session
 from webapp import commands
 
 ISSUER = "https://acme.eu.auth0.com/"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from tests.conftest import TENANT, AuthActions, app_config
+from devstack.testing import TENANT, AuthActions, app_config
 from webapp import create_app, credentials, store
 
 ACCOUNT = "123456789012"

@@ -24,10 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from requests.adapters import HTTPAdapter
 
-from tests.conftest import ROOT, SECRET_KEY, free_port, serve, wait_for
+from devstack.processes import free_port
+from devstack.testing import ROOT, SECRET_KEY, serve, wait_for
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 HOST = "portal.example.com"  # deploy/nginx.conf's server name, kept as is in the rendered copy
+
+pytestmark = pytest.mark.deploy
 
 
 def self_signed(directory: Path, kind: str = "ec") -> tuple[Path, Path]:

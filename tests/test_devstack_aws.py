@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,11 +25,14 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.aws import LocalAWS
 from devstack.idp import create_idp_app
-from tests.conftest import SEED, TENANT, USERS, serve
+from devstack.testing import SEED, TENANT, USERS, idp_tokens, serve
 
 CLIENT_ID = TENANT["client_id"]
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
+HANG_GUARD = 30  # seconds; an upper bound that only stops a hang, never a measurement
+
+pytestmark = pytest.mark.devstack
 
 
 def rsa_key(kid: str) -> RSAKey:
@@ -154,6 +156,19 @@ def error_of(call: Callable[[], Any]) -> tuple[str, str, int]:
 def stats(aws: LocalAWS) -> dict[str, Any]:
     """The front's counters."""
     return requests.get(aws.endpoint_url + "/_devstack/stats", timeout=5).json()
+
+
+def eventually(condition: Callable[[], bool]) -> None:
+    """Wait until condition holds; HANG_GUARD only keeps a broken stand-in from hanging the run."""
+    deadline = time.monotonic() + HANG_GUARD
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.01)
+
+
+def set_clock(aws: LocalAWS, offset: Any) -> requests.Response:
+    """Move the front's clock offset seconds ahead of real time (until the next reset)."""
+    return requests.post(aws.endpoint_url + "/_devstack/clock", json={"offset": offset}, timeout=5)
 
 
 def misbehave(aws: LocalAWS, switches: dict[str, Any]) -> None:
@@ -545,26 +560,27 @@ def test_botocore_retries_through_a_forced_idp_outage(aws: LocalAWS, issuer: Iss
     assert stats(aws)["assume_role_with_web_identity"] == {"ok": 1, "IDPCommunicationError": 1}
 
 
-def test_delay_lets_calls_overlap_and_reset_clears_it(aws: LocalAWS, issuer: Issuer) -> None:
-    misbehave(aws, {"sts_delay_ms": 500})
+def test_delay_holds_calls_side_by_side_until_reset(aws: LocalAWS, issuer: Issuer) -> None:
+    misbehave(aws, {"sts_delay_ms": 60_000})  # longer than any test: only reset lets them go
     token = issuer.token()
     results: list[Any] = []
     threads = [
         threading.Thread(target=lambda: results.append(assume(aws, token))) for _ in range(3)
     ]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    assert len(results) == 3
-    assert 0.5 <= elapsed < 1.4
+    # All three inside the delay at once: the front holds calls side by side, not in turn.
+    eventually(lambda: aws.state.held == 3)
+    assert results == []
     requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
+    for thread in threads:
+        thread.join(HANG_GUARD)
+    assert len(results) == 3 and all(r["Credentials"] for r in results)
+    assert (aws.state.delay_ms, aws.state.held) == (0, 0)
     started = time.monotonic()
     assume(aws, token)
-    assert time.monotonic() - started < 0.5
-    assert stats(aws)["assume_role_with_web_identity"] == {"ok": 1}
+    assert time.monotonic() - started < HANG_GUARD  # far below the 60 s the switch would hold
+    assert stats(aws)["assume_role_with_web_identity"] == {"ok": 4}
 
 
 # --- federation sign-in ------------------------------------------------------------------------
@@ -636,39 +652,11 @@ def test_devstack_idp_id_token_works_and_access_token_does_not(
 ) -> None:
     if issuer.idp_app is None:
         pytest.skip("devstack.idp is not there yet")
-    tokens = sign_in_with_idp(issuer, "bob")
+    tokens = idp_tokens(issuer.url, "bob", audience=TENANT["audience"])
     result = assume(aws, tokens["id_token"], session="bob-idp")
     assert result["SubjectFromWebIdentityToken"] == USERS["bob"]["sub"]
     code, message, _ = error_of(lambda: assume(aws, tokens["access_token"]))
     assert (code, message) == ("InvalidIdentityToken", "Incorrect token audience")
-
-
-def sign_in_with_idp(issuer: Issuer, username: str) -> dict[str, Any]:
-    """Run the devstack IdP's code flow as a browser and the portal would; return its tokens."""
-    callback = "http://127.0.0.1:5000/callback"
-    params = {
-        "client_id": CLIENT_ID,
-        "redirect_uri": callback,
-        "response_type": "code",
-        "scope": "openid profile email",
-        "audience": TENANT["audience"],
-        "state": secrets.token_urlsafe(8),
-        "nonce": secrets.token_urlsafe(8),
-    }
-    browser = requests.Session()
-    page = browser.get(issuer.url + "authorize", params=params, timeout=10)
-    assert page.status_code == 200, page.text
-    pattern = r'<input type="hidden" name="([^"]*)" value="([^"]*)">'
-    form = {unescape(k): unescape(v) for k, v in re.findall(pattern, page.text)}
-    form |= {"username": username, "password": USERS[username]["password"]}
-    redirect = browser.post(issuer.url + "authorize", data=form, allow_redirects=False, timeout=10)
-    assert redirect.status_code == 302, redirect.text
-    code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": callback}
-    auth = (CLIENT_ID, TENANT["client_secret"])
-    resp = requests.post(issuer.url + "oauth/token", data=data, auth=auth, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 # --- presigned URLs -----------------------------------------------------------------------------
@@ -753,11 +741,23 @@ def test_tampered_presigned_url_is_signature_does_not_match(
 
 
 def test_expired_presigned_url_is_refused(aws: LocalAWS, reader: dict[str, str]) -> None:
-    url = presign(aws, reader, "shared-docs", "README.txt", expires=1)
-    time.sleep(2)
+    url = presign(aws, reader, "shared-docs", "README.txt", expires=60)
+    assert requests.get(url, timeout=10).status_code == 200
+    set_clock(aws, 61).raise_for_status()
     resp = requests.get(url, timeout=10)
     assert s3_code(resp) == (403, "AccessDenied")
     assert "<Message>Request has expired</Message>" in resp.text
+    requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
+    assert requests.get(url, timeout=10).status_code == 200  # reset puts the clock back
+
+
+def test_the_clock_moves_the_sts_expiry_check_too(aws: LocalAWS, issuer: Issuer) -> None:
+    token = issuer.token(exp=int(time.time()) + 60)
+    assert assume(aws, token)["Credentials"]
+    set_clock(aws, 60 + 301).raise_for_status()  # past exp and STS's five minutes of leeway
+    assert error_of(lambda: assume(aws, token))[:2] == ("ExpiredTokenException", "Token is expired")
+    for offset in ("soon", None, True):
+        assert set_clock(aws, offset).status_code == 400
 
 
 def test_presigned_url_of_unknown_key_is_refused(aws: LocalAWS) -> None:

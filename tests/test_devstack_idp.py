@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +22,7 @@ from joserfc.util import urlsafe_b64decode
 from werkzeug.wrappers import Request, Response
 
 from devstack.idp import create_idp_app
-from tests.conftest import SEED, TENANT, USERS, serve
+from devstack.testing import SEED, TENANT, USERS, hidden_fields, serve
 
 CLIENT_ID = TENANT["client_id"]
 SECRET = TENANT["client_secret"]
@@ -32,6 +30,8 @@ ROLES = TENANT["roles_claim"]
 CALLBACK = "http://127.0.0.1:5000/callback"
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 JKU = "https://evil.example/jwks.json"
+
+pytestmark = pytest.mark.devstack
 
 
 @dataclass
@@ -126,12 +126,6 @@ def receiver() -> Iterator[Receiver]:
         yield Receiver(f"{url}/backchannel-logout", received)
 
 
-def hidden_fields(page: str) -> dict[str, str]:
-    """The hidden inputs of the login form."""
-    pattern = r'<input type="hidden" name="([^"]*)" value="([^"]*)">'
-    return {unescape(k): unescape(v) for k, v in re.findall(pattern, page)}
-
-
 def query_of(resp: requests.Response) -> dict[str, str]:
     """The query parameters of a redirect's Location."""
     assert resp.status_code == 302, resp.text
@@ -174,7 +168,7 @@ def exchange(
     return requests.post(idp.url("oauth/token"), data=data, auth=(CLIENT_ID, SECRET), timeout=10)
 
 
-def sign_in(idp: Idp, username: str = "alice", **extra: str) -> tuple[Flow, dict[str, Any]]:
+def code_flow(idp: Idp, username: str = "alice", **extra: str) -> tuple[Flow, dict[str, Any]]:
     """Run the whole code flow and return the flow and the token response."""
     flow = Flow.new(**extra)
     resp = exchange(idp, get_code(idp, flow, username), flow.verifier)
@@ -225,7 +219,7 @@ def test_jwks_publishes_one_public_rsa_key(idp: Idp) -> None:
 
 
 def test_code_flow_with_pkce_gives_auth0_shaped_id_token(idp: Idp) -> None:
-    flow, tokens = sign_in(idp, "alice")
+    flow, tokens = code_flow(idp, "alice")
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] == TENANT["access_token_lifetime"]
     assert tokens["scope"] == "openid profile email"
@@ -248,12 +242,12 @@ def test_code_flow_with_pkce_gives_auth0_shaped_id_token(idp: Idp) -> None:
 
 
 def test_user_without_roles_gets_empty_roles_list(idp: Idp) -> None:
-    _, tokens = sign_in(idp, "carol")
+    _, tokens = code_flow(idp, "carol")
     assert verify(idp, tokens["id_token"]).claims[ROLES] == []
 
 
 def test_opaque_access_token_works_at_userinfo(idp: Idp) -> None:
-    _, tokens = sign_in(idp, "bob")
+    _, tokens = code_flow(idp, "bob")
     assert tokens["access_token"].count(".") != 2
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     info = requests.get(idp.url("userinfo"), headers=headers, timeout=5)
@@ -265,7 +259,7 @@ def test_opaque_access_token_works_at_userinfo(idp: Idp) -> None:
 
 
 def test_access_token_for_audience_has_two_value_aud(idp: Idp) -> None:
-    _, tokens = sign_in(idp, "alice", audience=TENANT["audience"])
+    _, tokens = code_flow(idp, "alice", audience=TENANT["audience"])
     token = verify(idp, tokens["access_token"])
     claims = token.claims
     assert token.header["typ"] == "JWT" and token.header["kid"]
@@ -290,7 +284,7 @@ def test_unknown_audience_is_access_denied(idp: Idp) -> None:
 
 def test_refresh_with_offline_access(idp: Idp) -> None:
     scope = "openid profile email offline_access"
-    _, tokens = sign_in(idp, "alice", scope=scope, audience=TENANT["audience"])
+    _, tokens = code_flow(idp, "alice", scope=scope, audience=TENANT["audience"])
     first = verify(idp, tokens["id_token"]).claims
     assert tokens["refresh_token"]
     resp = requests.post(
@@ -316,7 +310,7 @@ def test_refresh_with_offline_access(idp: Idp) -> None:
 
 
 def test_refresh_token_of_other_client_secret_is_rejected(idp: Idp) -> None:
-    _, tokens = sign_in(idp, scope="openid offline_access")
+    _, tokens = code_flow(idp, scope="openid offline_access")
     resp = requests.post(
         idp.url("oauth/token"),
         data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
@@ -423,7 +417,7 @@ def test_sso_session_skips_the_form_unless_prompt_login(idp: Idp) -> None:
 def test_claims_and_drop_switches(idp: Idp, kind: str) -> None:
     switch = {"claims": {"aud": "someone-else", "exp": 1}, "drop": ["sub"], "header": {"jku": JKU}}
     idp.control("misbehave", {kind: switch})
-    _, tokens = sign_in(idp, audience=TENANT["audience"])
+    _, tokens = code_flow(idp, audience=TENANT["audience"])
     token = verify(idp, tokens[kind])  # still correctly signed
     assert token.claims["aud"] == "someone-else"
     assert token.claims["exp"] == 1
@@ -436,10 +430,10 @@ def test_claims_and_drop_switches(idp: Idp, kind: str) -> None:
 def test_switches_merge_and_reset_clears_them(idp: Idp) -> None:
     idp.control("misbehave", {"id_token": {"claims": {"a": 1}}})
     idp.control("misbehave", {"id_token": {"claims": {"b": 2}}})
-    claims = verify(idp, sign_in(idp)[1]["id_token"]).claims
+    claims = verify(idp, code_flow(idp)[1]["id_token"]).claims
     assert claims["a"] == 1 and claims["b"] == 2
     idp.control("reset")
-    claims = verify(idp, sign_in(idp)[1]["id_token"]).claims
+    claims = verify(idp, code_flow(idp)[1]["id_token"]).claims
     assert "a" not in claims and "b" not in claims
 
 
@@ -452,7 +446,7 @@ def test_unknown_switch_is_refused(idp: Idp) -> None:
 
 def _token_with_signing(idp: Idp, mode: str) -> str:
     idp.control("misbehave", {"id_token": {"signing": mode}})
-    return sign_in(idp)[1]["id_token"]
+    return code_flow(idp)[1]["id_token"]
 
 
 def test_flip_signature(idp: Idp) -> None:
@@ -505,13 +499,13 @@ def test_hs256_keyed_with_public_key_pem(idp: Idp) -> None:
 
 
 def test_rotate_keys_keeps_old_key_published(idp: Idp) -> None:
-    old_token = sign_in(idp)[1]["id_token"]
+    old_token = code_flow(idp)[1]["id_token"]
     old_kid = parts(old_token)[0]["kid"]
     new_kid = idp.control("rotate-keys").json()["kid"]
     assert new_kid != old_kid
     assert {k.kid for k in idp.keys().keys} >= {old_kid, new_kid}
     assert verify(idp, old_token).header["kid"] == old_kid  # still verifiable
-    token = sign_in(idp)[1]["id_token"]
+    token = code_flow(idp)[1]["id_token"]
     assert verify(idp, token).header["kid"] == new_kid
     newest = idp.control("rotate-keys", {"keep_old": False}).json()["kid"]
     assert {k.kid for k in idp.keys().keys} == {newest}
@@ -520,7 +514,7 @@ def test_rotate_keys_keeps_old_key_published(idp: Idp) -> None:
 
 
 def test_stats_count_requests(idp: Idp) -> None:
-    _, tokens = sign_in(idp, scope="openid offline_access")
+    _, tokens = code_flow(idp, scope="openid offline_access")
     requests.post(
         idp.url("oauth/token"),
         data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
@@ -601,7 +595,7 @@ def test_backchannel_logout_on_v2_logout(idp: Idp, receiver: Receiver) -> None:
 def test_oidc_logout_with_hint_redirects_with_state(idp: Idp, receiver: Receiver) -> None:
     receiver.received.clear()
     idp.control("backchannel", {"urls": [receiver.url]})
-    _, tokens = sign_in(idp, "bob")
+    _, tokens = code_flow(idp, "bob")
     target = "http://localhost:5000/bye"
     # No SSO cookie here: the session to end is the one named by the hint's sid.
     resp = requests.get(

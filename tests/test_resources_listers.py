@@ -8,14 +8,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from tests.conftest import SEED, TENANT, AuthActions
+from devstack.testing import SEED, big_bucket_keys, idp_tokens
 from webapp.credentials import cli as cli_credentials
 from webapp.credentials import console
 from webapp.filters import filesize
@@ -27,35 +27,12 @@ from webapp.tokens.times import utc_text as utc
 
 ACCOUNT = SEED["aws"]["account_id"]
 BUCKETS = {b["name"]: b for b in SEED["aws"]["buckets"]}
-
-
-def big_bucket_keys() -> list[str]:
-    """Every key the seed puts into shared-big (as devstack/aws/seeding.py generates them)."""
-    spec = BUCKETS["shared-big"]["generate"]
-    prefixes = spec["prefixes"]
-    return [f"{prefixes[i % len(prefixes)]}item-{i:05d}.txt" for i in range(spec["count"])]
+HANG_GUARD = 30  # seconds: a bound that only stops a hang, never a measurement
 
 
 def assume(devstack, username: str, role: str) -> SimpleNamespace:
     """Sign in at the IdP as username, then trade the ID token for role's credentials."""
-    redirect_uri = "http://127.0.0.1:5000/callback"
-    query = {"response_type": "code", "client_id": TENANT["client_id"], "scope": "openid"}
-    query.update(redirect_uri=redirect_uri, state="state", nonce="nonce")
-    callback = AuthActions(None, devstack).authorize(
-        f"{devstack.issuer}authorize?{urlencode(query)}", username
-    )
-    code = parse_qs(urlsplit(callback).query)["code"][0]
-    tokens = requests.post(
-        f"{devstack.issuer}oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "client_id": TENANT["client_id"],
-            "client_secret": TENANT["client_secret"],
-        },
-        timeout=10,
-    ).json()
+    tokens = idp_tokens(devstack.issuer, username)
     answer = boto3.client(
         "sts", endpoint_url=devstack.aws_url, region_name="us-east-1"
     ).assume_role_with_web_identity(
@@ -286,9 +263,9 @@ def test_client_cache_builds_one_client_under_concurrent_requests():
     assert cache.created == 1 and len({id(c) for c in got}) == 1 and len(got) == 8
 
 
-def barrier_jobs(n: int) -> tuple[dict, threading.Barrier]:
-    """n jobs that can only all finish if all n run at the same time."""
-    barrier = threading.Barrier(n, timeout=3)
+def barrier_jobs(n: int, timeout: float) -> tuple[dict, threading.Barrier]:
+    """n jobs that can only all finish if all n run at the same time (else BrokenBarrierError)."""
+    barrier = threading.Barrier(n, timeout=timeout)
 
     def job(i: int) -> Page:
         barrier.wait()
@@ -298,16 +275,17 @@ def barrier_jobs(n: int) -> tuple[dict, threading.Barrier]:
 
 
 def test_run_all_runs_listers_concurrently():
-    jobs, _ = barrier_jobs(5)
+    jobs, _ = barrier_jobs(5, timeout=HANG_GUARD)  # passes as soon as all five arrive
     with ThreadPoolExecutor(5) as pool:
-        outcomes = run_all(pool, jobs, timeout=10)
+        outcomes = run_all(pool, jobs, timeout=HANG_GUARD)
     assert {name: o.page.items for name, o in outcomes.items()} == {
         f"svc{i}": [i] for i in range(5)
     }
 
 
 def test_the_barrier_check_catches_serial_execution():
-    jobs, _ = barrier_jobs(3)
+    # With one worker the others can never arrive: the barrier breaks whatever its timeout.
+    jobs, _ = barrier_jobs(3, timeout=0.1)
     with ThreadPoolExecutor(1) as pool:  # one worker: the jobs run one after another
         outcomes = run_all(pool, jobs, timeout=10)
     assert all(o.page is None and "BrokenBarrierError" in o.error for o in outcomes.values())

@@ -12,12 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.conftest import SEED, csrf_token
-from tests.test_resources_listers import big_bucket_keys
+from devstack.testing import SEED, big_bucket_keys, csrf_token
 from webapp import credentials, resources, store
 from webapp.resources import cache, s3
 from webapp.resources.model import Page, Service
 
+# alice has two roles; signed in here, she picks this one.
 ADMIN = f"arn:aws:iam::{SEED['aws']['account_id']}:role/portal-admin"
 BUCKETS = [b["name"] for b in SEED["aws"]["buckets"]]
 
@@ -33,14 +33,6 @@ def panel(page: str, name: str) -> str:
     return match.group(1)
 
 
-def sign_in(client, auth, user: str) -> None:
-    """Sign in; alice (two roles) picks the admin role."""
-    auth.login(user)
-    if user == "alice":
-        token = csrf_token(text(client.get("/roles")))
-        client.post("/roles", data={"csrf_token": token, "role_arn": ADMIN})
-
-
 def stored_creds(app, client) -> credentials.AwsCredentials:
     with app.app_context():
         return credentials.load_cached(store.get_handle(client.get_cookie("session").value))
@@ -53,7 +45,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
 
 def test_alice_sees_every_service(client, auth):
-    sign_in(client, auth, "alice")
+    auth.login("alice", role_arn=ADMIN)
     page = text(client.get("/resources"))
     assert "portal-admin" in page and "Not permitted" not in page and "Could not list" not in page
     for service, seed_key in [("dynamodb", "tables"), ("lambda", "functions"), ("sqs", "queues")]:
@@ -65,7 +57,7 @@ def test_alice_sees_every_service(client, auth):
 
 
 def test_alice_reads_every_bucket(client, auth):
-    sign_in(client, auth, "alice")
+    auth.login("alice", role_arn=ADMIN)
     for bucket in BUCKETS:
         assert client.get(f"/resources/s3/{bucket}").status_code == 200
     download = client.get("/resources/s3/private-finance/object?key=budget/2025.xlsx")
@@ -75,7 +67,7 @@ def test_alice_reads_every_bucket(client, auth):
 
 
 def test_bob_sees_what_the_reader_role_may_and_may_not(client, auth):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     page = text(client.get("/resources"))
     assert all(name in panel(page, "s3") for name in BUCKETS)
     assert "portal-projects" in panel(page, "dynamodb")
@@ -111,7 +103,7 @@ def test_bob_sees_what_the_reader_role_may_and_may_not(client, auth):
     ],
 )
 def test_bob_browsing(client, auth, path, status, expected):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     response = client.get(path)
     assert response.status_code == status
     assert expected in html.unescape(text(response))
@@ -120,7 +112,7 @@ def test_bob_browsing(client, auth, path, status, expected):
 
 
 def test_carol_gets_the_no_role_page(client, auth):
-    sign_in(client, auth, "carol")
+    auth.login("carol")
     for path in ("/resources", "/resources/s3", "/resources/credentials"):
         response = client.get(path)
         assert response.status_code == 403
@@ -135,7 +127,7 @@ def links(page: str, rel_next: bool = False) -> list[str]:
 
 
 def test_paging_through_the_big_bucket_returns_every_key_once(client, auth):
-    sign_in(client, auth, "alice")
+    auth.login("alice", role_arn=ADMIN)
     keys, pending, pages = [], ["/resources/s3/shared-big?size=200"], 0
     while pending:
         page = text(client.get(pending.pop()))
@@ -149,7 +141,7 @@ def test_paging_through_the_big_bucket_returns_every_key_once(client, auth):
 
 
 def test_list_pages_follow_next_links(client, auth):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     names, url = [], "/resources/dynamodb?size=1"
     while url:
         page = text(client.get(url))
@@ -167,7 +159,7 @@ def barrier_service(name: str, barrier: threading.Barrier) -> Service:
 
 
 def test_overview_runs_listers_concurrently(client, auth, monkeypatch):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     barrier = threading.Barrier(5, timeout=5)
     fakes = [barrier_service(f"fake{i}", barrier) for i in range(5)]
     monkeypatch.setattr(resources.services, "SERVICES", fakes)
@@ -178,7 +170,7 @@ def test_overview_runs_listers_concurrently(client, auth, monkeypatch):
 
 
 def test_repeated_page_views_build_no_new_clients(app, client, auth):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     refresh = {"csrf_token": csrf_token(text(client.get("/resources"))), "next": "/resources"}
     clients = app.extensions["webapp.resources"]["clients"]
     built = clients.created
@@ -193,7 +185,7 @@ def test_repeated_page_views_build_no_new_clients(app, client, auth):
 
 
 def test_listings_are_kept_briefly_and_sealed(client, auth, redis_server):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     assert "shared-docs" in panel(text(client.get("/resources")), "s3")
     keys = redis_server.client().keys(store.session_key("*", "listing"))
     assert len(keys) == 1 and 0 < redis_server.client().ttl(keys[0]) <= cache.TTL_SECONDS
@@ -203,7 +195,7 @@ def test_listings_are_kept_briefly_and_sealed(client, auth, redis_server):
 
 
 def test_refresh_drops_the_cache(app, client, auth, monkeypatch):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     calls = []
     real = s3.SERVICE
 
@@ -227,7 +219,7 @@ def test_refresh_drops_the_cache(app, client, auth, monkeypatch):
 
 def test_console_button_signs_in_through_federation(app, client, auth, devstack, caplog):
     caplog.set_level(logging.DEBUG)
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     token = csrf_token(text(client.get("/resources")))
     assert client.post("/resources/console").status_code == 400
     answer = client.post("/resources/console", data={"csrf_token": token})
@@ -246,7 +238,7 @@ def test_console_button_signs_in_through_federation(app, client, auth, devstack,
 
 
 def test_cli_credentials_only_after_a_csrf_checked_post(app, client, auth, redis_server):
-    sign_in(client, auth, "bob")
+    auth.login("bob")
     shown = client.get("/resources/credentials")
     creds = stored_creds(app, client)
     page = text(shown)

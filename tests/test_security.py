@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import SECRET_KEY, TENANT, AuthActions, app_config, csrf_token
+from devstack.testing import SECRET_KEY, TENANT, AuthActions, app_config, csrf_token
 from webapp import create_app, session_index, store
 from webapp.store import Cipher
 

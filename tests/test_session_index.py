@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import session
 
-from tests.conftest import USERS, AuthActions, app_config
+from devstack.testing import USERS, app_config, sign_in
 from webapp import create_app, session_index, store
 
 
@@ -16,13 +16,6 @@ def listed(app) -> list[dict]:
 
 def subs(app) -> list[str]:
     return sorted(e["sub"] for e in listed(app))
-
-
-def sign_in(app, devstack, username: str):
-    """A fresh browser and client signed in as username."""
-    other = AuthActions(app.test_client(), devstack)
-    other.login(username)
-    return other.client
 
 
 def test_sign_in_registers_and_sign_out_forgets(app, client, auth, redis_server):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from devstack.processes import free_port, start_redis
-from tests.conftest import AuthActions, app_config
+from devstack.testing import AuthActions, app_config
 from webapp import create_app, store
 
 
@@ -151,10 +151,12 @@ def test_hostile_session_data_means_signed_out(app, client, auth, redis_server, 
     assert not marker.exists()
 
 
-def test_session_with_a_malformed_cookie_is_new(app):
+def test_session_with_a_malformed_cookie_is_new(app, redis_server):
     client = app.test_client()
     client.set_cookie("session", "../../etc/passwd")
+    before = sorted(redis_server.client().keys("*"))
     assert client.get("/").status_code == 200
+    assert sorted(redis_server.client().keys("*")) == before  # no session was stored for it
 
 
 def test_redis_outage_is_a_quick_503_and_recovers_without_restart(devstack, redis_server):

@@ -18,7 +18,7 @@ import requests
 from botocore.exceptions import ReadTimeoutError
 
 from devstack.processes import free_port
-from tests.conftest import ROOT, AuthActions, app_config, serve
+from devstack.testing import ROOT, AuthActions, app_config, serve
 from webapp import create_app
 from webapp.auth import get_keys
 from webapp.resources.clients import ClientCache

@@ -13,11 +13,11 @@ import requests
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from devstack.aws.front import Front
-from devstack.aws.moto_fixes import patch_signature_check
-from devstack.aws.seeding import Seeder
-from devstack.aws.state import FrontState
-from devstack.aws.sts import WebIdentitySts
+from .front import Front
+from .moto_fixes import patch_signature_check
+from .seeding import Seeder
+from .state import FrontState
+from .sts import WebIdentitySts
 
 __all__ = ["LocalAWS"]
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from html import escape
 
 from botocore.credentials import Credentials
 
-from devstack.aws.signed import post_sts
-from devstack.aws.state import FrontState
+from .signed import post_sts
+from .state import FrontState
 
 SIGNIN_TOKEN_SECONDS = 15 * 60
 
@@ -45,14 +44,14 @@ def get_signin_token(
     with state.lock:
         known = state.sessions.get(credentials.access_key)
     # moto never expires assumed-role keys, so the front checks the expiry it recorded.
-    if known is not None and known.expiration <= time.time():
+    if known is not None and known.expiration <= state.now():
         raise FederationError("The credentials have expired")
     arn = get_caller_arn(moto_url, region, credentials)
     if arn is None or ":assumed-role/" not in arn:
         raise FederationError("The credentials are not valid temporary credentials")
     token = secrets.token_urlsafe(48)
     with state.lock:
-        state.signin_tokens[token] = (arn, time.time() + SIGNIN_TOKEN_SECONDS)
+        state.signin_tokens[token] = (arn, state.now() + SIGNIN_TOKEN_SECONDS)
         state.federation_counts["getSigninToken"] += 1
     return token
 
@@ -61,7 +60,7 @@ def login(state: FrontState, token: str, destination: str) -> str:
     """Redeem a signin token once and render the stand-in console page."""
     with state.lock:
         arn, expires = state.signin_tokens.pop(token, (None, 0.0))
-        if arn is None or expires < time.time():
+        if arn is None or expires < state.now():
             raise FederationError("The signin token is invalid or has expired")
         state.federation_counts["login"] += 1
     return (

@@ -10,12 +10,12 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws import federation
-from devstack.aws.errors import StsError
-from devstack.aws.presigned import PresignedUrls, S3Error
-from devstack.aws.proxy import S3_DENIED, Proxy, unsigned_error
-from devstack.aws.state import FrontState
-from devstack.aws.sts import WebIdentitySts
+from . import federation
+from .errors import StsError
+from .presigned import PresignedUrls, S3Error
+from .proxy import S3_DENIED, Proxy, unsigned_error
+from .state import FrontState
+from .sts import WebIdentitySts
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
 # S3 GETs on a bucket with these sub-resources are not listings, so the prefix rule does not apply.
@@ -80,10 +80,7 @@ class Front:
 
     def assume_role_with_web_identity(self, params: dict[str, str]) -> Response:
         """Answer the web-identity call: forced errors first, then the real checks."""
-        with self.state.lock:
-            delay = self.state.delay_ms
-        if delay:
-            time.sleep(delay / 1000)
+        self.state.hold_sts()
         forced = self.state.take_forced_error()
         try:
             if forced is not None:
@@ -96,7 +93,7 @@ class Front:
         return Response(xml, 200, content_type="text/xml")
 
     def devstack(self, request: Request) -> Response:
-        """GET stats, POST reset, POST misbehave."""
+        """GET stats, POST reset, POST misbehave, POST clock."""
         name = request.path.removeprefix("/_devstack/")
         if name == "stats" and request.method == "GET":
             return Response(json.dumps(self.state.stats()), content_type="application/json")
@@ -115,6 +112,17 @@ class Front:
                 if "latency_ms" in switches:
                     self.state.latency_ms = int(switches["latency_ms"] or 0)
             return Response('{"status": "ok"}', content_type="application/json")
+        if name == "clock" and request.method == "POST":
+            # {"offset": seconds}: move the front's clock, e.g. past a presigned URL's expiry.
+            body = request.get_json(force=True, silent=True)
+            offset = body.get("offset") if isinstance(body, dict) else None
+            if isinstance(offset, bool) or not isinstance(offset, int | float):
+                return Response(
+                    '{"error": "offset must be a number"}', 400, content_type="application/json"
+                )
+            with self.state.lock:
+                self.state.clock_offset = float(offset)
+            return Response(json.dumps({"offset": offset}), content_type="application/json")
         return Response('{"error": "not found"}', 404, content_type="application/json")
 
     def federation(self, request: Request) -> Response:

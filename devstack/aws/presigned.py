@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
@@ -21,8 +20,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws.proxy import Proxy, raw_target
-from devstack.aws.state import FrontState
+from .proxy import Proxy, raw_target
+from .state import FrontState
 
 REQUIRED = (
     "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders",
@@ -120,7 +119,7 @@ class PresignedUrls:
         if date != timestamp[:8]:
             raise bad_query("Invalid credential date. Date is not the same as X-Amz-Date.")
         credentials, expiration = self.lookup(access_key)
-        now = time.time()
+        now = self.state.now()
         if now > signed_at.timestamp() + expires:
             raise S3Error(
                 "AccessDenied", "Request has expired", 403,

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import urllib3
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws.errors import StsError
+from .errors import StsError
 
 # Server and Date too: werkzeug adds its own, and duplicates confuse clients.
 HOP_BY_HOP = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,9 +31,29 @@ class FrontState:
     federation_counts: Counter[str] = field(default_factory=Counter)
     forced_error: dict[str, Any] | None = None
     delay_ms: int = 0
+    held: int = 0  # AssumeRoleWithWebIdentity calls waiting out delay_ms right now
+    release: threading.Event = field(default_factory=threading.Event)  # reset ends those waits
     latency_ms: int = 0  # added to every AWS API call, to mimic a real region's round trip
+    clock_offset: float = 0.0  # seconds the front's clock runs ahead of real time
     sessions: dict[str, Session] = field(default_factory=dict)
     signin_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    def now(self) -> float:
+        """The front's clock for every expiry it checks: real time plus the offset tests set."""
+        return time.time() + self.clock_offset
+
+    def hold_sts(self) -> None:
+        """Wait out the STS delay switch, counted in `held` meanwhile; reset ends the wait early."""
+        with self.lock:
+            delay, release = self.delay_ms, self.release
+            if not delay:
+                return
+            self.held += 1
+        try:
+            release.wait(delay / 1000)
+        finally:
+            with self.lock:
+                self.held -= 1
 
     def count_sts(self, outcome: str) -> None:
         """Add one AssumeRoleWithWebIdentity outcome ("ok" or an error code)."""
@@ -59,10 +80,13 @@ class FrontState:
             }
 
     def reset(self) -> None:
-        """Zero the counters and clear the switches (sessions stay valid)."""
+        """Zero the counters, clear the switches and the clock offset (sessions stay valid)."""
         with self.lock:
             self.sts_counts.clear()
             self.federation_counts.clear()
             self.forced_error = None
             self.delay_ms = 0
             self.latency_ms = 0
+            self.clock_offset = 0.0
+            self.release.set()  # calls held by the delay go on now
+            self.release = threading.Event()

@@ -12,11 +12,11 @@ import boto3
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from devstack.aws.errors import STS_NS, StsError
-from devstack.aws.signed import post_sts
-from devstack.aws.state import FrontState, Session
-from devstack.aws.tokens import JwksCache, check_claims, parse_token, verify_signature
-from devstack.aws.trust import ACTION, check_trust, condition_context
+from .errors import STS_NS, StsError
+from .signed import post_sts
+from .state import FrontState, Session
+from .tokens import JwksCache, check_claims, parse_token, verify_signature
+from .trust import ACTION, check_trust, condition_context
 
 SESSION_NAME = re.compile(r"[\w+=,.@-]*")
 TAGS_CLAIM = "https://aws.amazon.com/tags"
@@ -141,7 +141,7 @@ class WebIdentitySts:
             raise StsError("InvalidIdentityToken", "Missing a required claim: iss")
         provider_arn, provider_url, client_ids = self.find_provider(issuer)
         verify_signature(token, issuer, self.jwks)
-        aud = check_claims(token.claims, client_ids)
+        aud = check_claims(token.claims, client_ids, now=self.state.now())
         tags = check_session_tags(token.claims)
         role = self.get_role(params["RoleArn"])
         policy = role["AssumeRolePolicyDocument"]

@@ -13,7 +13,7 @@ from joserfc import jws
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
-from devstack.aws.errors import StsError
+from .errors import StsError
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 # STS tolerates about five minutes of clock skew past `exp`.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -11,14 +10,12 @@ from . import control, logout, oidc
 from .server import create_authorization_server
 from .state import EXTENSION, IdpState
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
 __all__ = ["create_idp_app"]
 
 
 def create_idp_app(seed: dict[str, Any], issuer: str) -> Flask:
     """Create the IdP app for a parsed seed.toml, answering as `issuer` (with trailing slash)."""
-    app = Flask(__name__, template_folder=str(TEMPLATES))
+    app = Flask(__name__)  # its pages: devstack/idp/templates/devstack/
     state = IdpState(seed, issuer)
     state.server = create_authorization_server(state)
     app.extensions[EXTENSION] = state
