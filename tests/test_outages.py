@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from devstack.processes import free_port, spawn
-from tests.conftest import AuthActions, Devstack, app_config
+from devstack.testing import AuthActions, Devstack, app_config
 from webapp import create_app
 
 HANG_GUARD = 6  # seconds: the bound for a clear answer while the IdP is down
