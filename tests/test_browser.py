@@ -44,6 +44,19 @@ def page():
         browser.close()
 
 
+@pytest.fixture
+def csp_reports(page):
+    """What Chromium says on the console about the Content Security Policy (violations)."""
+    reports: list[str] = []
+
+    def listen(message) -> None:
+        if "Content Security Policy" in message.text:
+            reports.append(message.text)
+
+    page.on("console", listen)
+    return reports
+
+
 def use_login_form(page, live_url: str, username: str, password: str) -> None:
     """Click Sign in on the home page, then fill and send the IdP's form as a person would."""
     page.goto(live_url + "/")
@@ -104,3 +117,30 @@ def test_cli_credentials_need_the_reveal_button(page, live_url, devstack):
     assert "AWS_SECRET_ACCESS_KEY=" not in page.content()
     page.locator("form button[type=submit]", has_text="Show").first.click()
     assert "export AWS_SECRET_ACCESS_KEY=" in page.content()
+
+
+def test_the_console_listener_sees_a_csp_violation(app, page, csp_reports):
+    # The control for the test below: an inline script and style, as an injection would add.
+    @app.get("/_probe/inline")
+    def inline():
+        return '<p style="color: red">x</p><script>document.title = "ran"</script>'
+
+    with serve(app) as url:
+        page.goto(url + "/_probe/inline")
+        assert page.title() != "ran"
+    assert len(csp_reports) == 2, csp_reports
+
+
+def test_pages_and_sign_out_work_under_the_csp(page, live_url, devstack, csp_reports):
+    use_login_form(page, live_url, "alice", "alice-password")
+    page.wait_for_url(live_url + "/")
+    assert page.get_by_role("heading", name="Signed in as Alice Admin").is_visible()
+    page.get_by_role("link", name="Admin").click()
+    page.wait_for_url(live_url + "/admin/tokens")
+    assert page.get_by_text("ID token").first.is_visible()
+    # A form POST whose answer redirects to the IdP, which redirects back: form-action must
+    # allow every hop.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(live_url + "/")
+    assert page.get_by_role("heading", name="Welcome").is_visible()
+    assert csp_reports == []

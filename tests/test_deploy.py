@@ -314,8 +314,8 @@ def policies(response: requests.Response) -> list[dict[str, list[str]]]:
     ]
 
 
-# Where the app sends no policy (static files, nginx's own answers, and app pages today).
-@pytest.mark.parametrize("path", ["/", "/static/portal.css", "/readyz", "/no/such/page"])
+# Where the app sends no policy: static files from disk and nginx's own answers.
+@pytest.mark.parametrize("path", ["/static/portal.css", "/readyz"])
 def test_nginx_adds_one_strict_policy_where_the_app_sends_none(deployed, path):
     [policy] = policies(get(deployed, path))
     assert policy["default-src"] == ["'self'"]
@@ -324,6 +324,12 @@ def test_nginx_adds_one_strict_policy_where_the_app_sends_none(deployed, path):
     assert "'self'" in form_action
     # Only named https origins: no scheme-wide "https:", no "*", nothing in clear text.
     assert all(s == "'self'" or s.startswith("https://") for s in form_action), form_action
+
+
+@pytest.mark.parametrize("path", ["/", "/no/such/page"])
+def test_app_pages_carry_only_the_apps_policy(deployed, devstack, path):
+    [policy] = policies(get(deployed, path))
+    assert devstack.issuer.rstrip("/") in policy["form-action"]  # the app's, naming its IdP
 
 
 def test_the_apps_own_policy_is_the_only_one(tmp_path):

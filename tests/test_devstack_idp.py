@@ -524,8 +524,10 @@ def test_stats_count_requests(idp: Idp) -> None:
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     requests.get(idp.url("userinfo"), headers=headers, timeout=5)
     requests.get(idp.url(".well-known/jwks.json"), timeout=5)
+    requests.get(idp.url(".well-known/openid-configuration"), timeout=5)
     assert idp.stats() == {
         "token_requests": {"authorization_code": 1, "refresh_token": 1},
+        "discovery_requests": 1,
         "jwks_fetches": 1,
         "logins": 1,
         "userinfo_requests": 1,

@@ -58,3 +58,20 @@ def test_healthz_and_readyz(client):
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json == {"status": "ready", "checks": {"redis": "ok", "identity_provider": "ok"}}
+
+
+def discovery_requests(devstack) -> int:
+    return devstack.idp("GET", "_devstack/stats").json()["discovery_requests"]
+
+
+def test_readyz_asks_the_idp_at_most_once_per_five_seconds(client, devstack, travel):
+    travel(0)
+    answers = {client.get("/readyz").status_code for _ in range(100)}
+    assert answers == {200}
+    assert discovery_requests(devstack) == 1
+    travel(4.5)
+    client.get("/readyz")
+    assert discovery_requests(devstack) == 1
+    travel(6)
+    assert client.get("/readyz").status_code == 200
+    assert discovery_requests(devstack) == 2

@@ -18,6 +18,7 @@ from . import (
     errors,
     extensions,
     filters,
+    headers,
     pages,
     ratelimit,
     resources,
@@ -42,6 +43,7 @@ FEATURES = (
     filters,
     commands,
     errors,
+    headers,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -11,6 +12,9 @@ from . import clock, credentials, sessions
 from .store import get_store
 
 bp = Blueprint("pages", __name__)
+# Load balancers and kubelets probe every few seconds, from every instance: the IdP sees one
+# metadata request per instance every IDP_PROBE_SECONDS at most, however often /readyz is hit.
+IDP_PROBE_SECONDS = 5.0
 
 
 @bp.get("/")
@@ -46,15 +50,26 @@ def healthz() -> Any:
 @sessions.sessionless
 def readyz() -> Any:
     """Redis answers and the identity provider's metadata is reachable."""
-    checks = {"redis": _check(lambda: get_store().client.ping())}
-    issuer = current_app.config["AUTH0_ISSUER"]
-    checks["identity_provider"] = _check(
-        lambda: requests.get(
-            f"{issuer}.well-known/openid-configuration", timeout=2
-        ).raise_for_status()
-    )
+    checks = {"redis": _check(lambda: get_store().client.ping()), "identity_provider": _idp()}
     ready = all(v == "ok" for v in checks.values())
     return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
+
+
+def _idp() -> str:
+    """The IdP metadata probe's result, fetched at most once per IDP_PROBE_SECONDS per app."""
+    cache = current_app.extensions["webapp.pages"]
+    with cache["lock"]:  # concurrent probes wait for one request instead of each sending theirs
+        now = clock.now()
+        if cache["result"] is None or not 0 <= now - cache["at"] < IDP_PROBE_SECONDS:
+            issuer = current_app.config["AUTH0_ISSUER"]
+            cache["result"] = _check(
+                lambda: requests.get(
+                    f"{issuer}.well-known/openid-configuration", timeout=2
+                ).raise_for_status()
+            )
+            cache["at"] = now
+        result: str = cache["result"]
+        return result
 
 
 def _check(probe: Any) -> str:
@@ -67,4 +82,5 @@ def _check(probe: Any) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the home page and the probes."""
+    app.extensions["webapp.pages"] = {"lock": threading.Lock(), "result": None, "at": 0.0}
     app.register_blueprint(bp)

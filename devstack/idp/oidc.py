@@ -27,7 +27,9 @@ CLAIMS_SUPPORTED = [
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
     """Serve the OpenID Provider metadata with Auth0's endpoint paths."""
-    issuer = get_state().issuer
+    state = get_state()
+    state.count("discovery_requests")
+    issuer = state.issuer
     return jsonify(
         issuer=issuer,
         authorization_endpoint=issuer + "authorize",

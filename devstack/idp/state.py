@@ -129,6 +129,7 @@ class IdpState:
                 "authorization_code": s["token:authorization_code"],
                 "refresh_token": s["token:refresh_token"],
             },
+            "discovery_requests": s["discovery_requests"],
             "jwks_fetches": s["jwks_fetches"],
             "logins": s["logins"],
             "userinfo_requests": s["userinfo_requests"],

@@ -9,7 +9,15 @@ from typing import Any
 
 from ..config import ROLE_ARN, ConfigError
 
-MATCHES = ("equals", "contains", "starts_with")
+MATCHES = ("equals", "contains", "starts_with", "ends_with", "email_domain")
+CLAIM_TYPES = ("string", "list")
+REQUIRED = {"claim", "match", "value", "role_arn"}
+# Claims the OIDC, Auth0, Google and Entra documentation define as single strings: `contains` on
+# them would be a substring test ("@example.com" in "mallory@example.com.attacker.test").
+STRING_CLAIMS = frozenset(
+    {"email", "sub", "iss", "azp", "sid", "name", "given_name", "family_name", "middle_name"}
+    | {"nickname", "preferred_username", "upn", "hd", "tid", "oid", "locale", "zoneinfo"}
+)
 
 
 @dataclass(frozen=True)
@@ -20,19 +28,30 @@ class Rule:
     match: str
     value: str
     role_arn: str
+    claim_type: str | None = None
 
     def applies_to(self, claims: Mapping[str, Any]) -> bool:
         """Whether the claims satisfy this rule (missing claim: never)."""
+        if self.match == "email_domain":
+            return _verified_domain(claims) == self.value.lower()
         actual = claims.get(self.claim)
-        values = actual if isinstance(actual, list) else [actual]
-        values = [v for v in values if isinstance(v, str | int | bool)]
-        if self.match == "equals":
-            return any(str(v) == self.value for v in values)
+        items = actual if isinstance(actual, list) else [actual]
+        values = [str(v) for v in items if isinstance(v, str | int | bool)]
         if self.match == "starts_with":
-            return any(str(v).startswith(self.value) for v in values)
-        if isinstance(actual, list):
-            return self.value in [str(v) for v in values]
-        return isinstance(actual, str) and self.value in actual
+            return any(v.startswith(self.value) for v in values)
+        if self.match == "ends_with":
+            return any(v.endswith(self.value) for v in values)
+        # equals, and contains: membership of a list claim (a lone value counts as a list of
+        # one), never a substring test.
+        return self.value in values
+
+
+def _verified_domain(claims: Mapping[str, Any]) -> str | None:
+    """The part of `email` after its last @, lowercased, when `email_verified` is true."""
+    email = claims.get("email")
+    if claims.get("email_verified") is not True or not isinstance(email, str) or "@" not in email:
+        return None
+    return email.rpartition("@")[2].lower()
 
 
 def load_rules(path: str) -> list[Rule]:
@@ -50,15 +69,32 @@ def load_rules(path: str) -> list[Rule]:
 
 def _rule(path: str, n: int, entry: Any) -> Rule:
     where = f"ROLE_RULES: rule {n} in {path!r}"
-    if not isinstance(entry, dict) or set(entry) != {"claim", "match", "value", "role_arn"}:
-        raise ConfigError(f"{where}: expected exactly the keys claim, match, value, role_arn")
+    if not isinstance(entry, dict) or not REQUIRED <= set(entry) <= REQUIRED | {"claim_type"}:
+        raise ConfigError(
+            f"{where}: expected the keys claim, match, value, role_arn (and optionally claim_type)"
+        )
     if not all(isinstance(entry[k], str) and entry[k] for k in entry):
         raise ConfigError(f"{where}: every key needs a non-empty string")
-    if entry["match"] not in MATCHES:
+    rule = Rule(**entry)
+    if rule.match not in MATCHES:
         raise ConfigError(f"{where}: match must be one of {', '.join(MATCHES)}")
-    if not ROLE_ARN.match(entry["role_arn"]):
-        raise ConfigError(f"{where}: role_arn is not an IAM role ARN: {entry['role_arn']!r}")
-    return Rule(**entry)
+    if rule.claim_type not in (None, *CLAIM_TYPES):
+        raise ConfigError(f"{where}: claim_type must be one of {', '.join(CLAIM_TYPES)}")
+    if rule.claim in STRING_CLAIMS and rule.claim_type == "list":
+        raise ConfigError(f"{where}: the claim {rule.claim!r} is a string, not a list")
+    if rule.match == "email_domain" and (rule.claim != "email" or "@" in rule.value):
+        raise ConfigError(
+            f'{where}: email_domain needs claim = "email" and a domain as value, e.g. example.com'
+        )
+    string_claim = rule.claim_type == "string" or rule.claim in STRING_CLAIMS
+    if rule.match == "contains" and string_claim:
+        raise ConfigError(
+            f"{where}: contains means list membership, not substring; for the string claim "
+            f"{rule.claim!r} use equals, email_domain or ends_with"
+        )
+    if not ROLE_ARN.match(rule.role_arn):
+        raise ConfigError(f"{where}: role_arn is not an IAM role ARN: {rule.role_arn!r}")
+    return rule
 
 
 def roles_for(claims: Mapping[str, Any], rules: Sequence[Rule], default: str | None) -> list[str]:
