@@ -332,6 +332,22 @@ def test_app_pages_carry_only_the_apps_policy(deployed, devstack, path):
     assert devstack.issuer.rstrip("/") in policy["form-action"]  # the app's, naming its IdP
 
 
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+)
+
+
+@pytest.mark.parametrize("path", ["/", "/no/such/page", "/static/portal.css", "/readyz"])
+def test_every_security_header_comes_once_whoever_sets_it(deployed, path):
+    headers = get(deployed, path).raw.headers
+    for name in SECURITY_HEADERS:
+        assert len(headers.getlist(name)) == 1, (name, headers.getlist(name))
+
+
 def test_the_apps_own_policy_is_the_only_one(tmp_path):
     app_policy = "default-src 'self'; form-action 'self' https://idp.example"
 
