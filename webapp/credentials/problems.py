@@ -109,27 +109,57 @@ INVALID_TOKEN_CAUSES = {
 }
 
 
+def describe(
+    code: str,
+    message: str,
+    *,
+    claims: Mapping[str, Any],
+    role_arn: str | None,
+    region: str,
+) -> tuple[int, str, str]:
+    """HTTP status, title and advice for an STS error code, with claim, role and region filled in.
+
+    The error pages and `flask doctor` both word STS problems through this.
+    """
+    status, title, advice = GUIDANCE.get(
+        code, (502, "AWS refused to issue credentials", "Ask your administrator.")
+    )
+    values = _values(message, claims, role_arn, region)
+    if code == "InvalidIdentityToken":
+        for needle, cause in INVALID_TOKEN_CAUSES.items():
+            if needle in message:
+                advice = cause
+    return status, title.format(**values), advice.format(**values)
+
+
+def _values(
+    message: str, claims: Mapping[str, Any], role_arn: str | None, region: str
+) -> dict[str, Any]:
+    return {
+        "iss": claims.get("iss", "?"),
+        "aud": claims.get("aud", "?"),
+        "sub": claims.get("sub", "?"),
+        "role": (role_arn or "?").rsplit("/", 1)[-1],
+        "region": region,
+        "message": message,
+    }
+
+
 def explain(problem: StsProblem) -> dict[str, Any]:
     """Title, status, advice and the claims involved, for the problem page."""
-    status, title, advice = GUIDANCE.get(
-        problem.code, (502, "AWS refused to issue credentials", "Ask your administrator.")
+    region = current_app.config["AWS_REGION"]
+    status, title, advice = describe(
+        problem.code,
+        problem.message,
+        claims=problem.claims,
+        role_arn=problem.role_arn,
+        region=region,
     )
-    values = {
-        "iss": problem.claims.get("iss", "?"),
-        "aud": problem.claims.get("aud", "?"),
-        "sub": problem.claims.get("sub", "?"),
-        "role": (problem.role_arn or "?").rsplit("/", 1)[-1],
-        "region": current_app.config["AWS_REGION"],
-        "message": problem.message,
-    }
-    if problem.code == "InvalidIdentityToken":
-        for needle, cause in INVALID_TOKEN_CAUSES.items():
-            if needle in problem.message:
-                advice = cause
+    values = _values(problem.message, problem.claims, problem.role_arn, region)
     return {
         "status": status,
-        "title": title.format(**values),
-        "advice": advice.format(**values),
+        "title": title,
+        "advice": advice,
         "code": problem.code,
         "message": problem.message,
         "findings": problem.findings,
