@@ -67,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = "".join(f"{k}={v}\n" for k, v in env.items())
     if args.env_file:
         Path(args.env_file).write_text(lines)
-    sys.stdout.write(f"# devstack: IdP {issuer}  AWS {aws_url}\n{lines}# devstack ready\n")
+    # Read-only IAM keys, so that `flask doctor` can check the provider and roles (not in .env:
+    # the portal itself never uses ambient AWS credentials).
+    doctor = aws.state.credentials.get("doctor", {}) if aws is not None else {}
+    keys = " ".join(f"{k}={v}" for k, v in doctor.items())
+    note = f"# flask doctor reads IAM with: {keys}\n" if keys else ""
+    sys.stdout.write(f"# devstack: IdP {issuer}  AWS {aws_url}\n{lines}{note}# devstack ready\n")
     sys.stdout.flush()
 
     stop = threading.Event()

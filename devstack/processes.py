@@ -23,8 +23,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_redis(port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """A throwaway redis-server on loopback (nothing saved to disk); returns it once it answers."""
+def start_redis(port: int | None = None, *options: str) -> tuple[subprocess.Popen, str]:
+    """A throwaway redis-server on loopback (nothing saved to disk); returns it once it answers.
+
+    options are more redis-server arguments, e.g. "--maxmemory-policy", "allkeys-lru".
+    """
     port = port or free_port()
     proc = subprocess.Popen(
         [
@@ -39,6 +42,7 @@ def start_redis(port: int | None = None) -> tuple[subprocess.Popen, str]:
             "no",
             "--dir",
             tempfile.mkdtemp(prefix="portal-redis-"),
+            *options,
         ],
         stdout=subprocess.DEVNULL,
     )

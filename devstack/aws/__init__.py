@@ -69,7 +69,14 @@ class LocalAWS:
         # Backends are process-wide: start from empty and with enforcement off while seeding.
         self._previous_auth = _reset_auth(moto_url, "inf")
         requests.post(moto_url + "/moto-api/reset", timeout=10).raise_for_status()
-        credentials = Seeder(moto_url, self.seed, self.issuer).seed()
+        seeder = Seeder(moto_url, self.seed, self.issuer)
+        credentials = seeder.seed()
+        if seeder.doctor_credentials is not None:
+            key = seeder.doctor_credentials
+            self.state.credentials["doctor"] = {
+                "AWS_ACCESS_KEY_ID": key.access_key,
+                "AWS_SECRET_ACCESS_KEY": key.secret_key,
+            }
         _reset_auth(moto_url, "0")
         users = {user["sub"]: user["username"] for user in self.seed.get("users", [])}
         sts = WebIdentitySts(moto_url, self.region, credentials, users, self.state)

@@ -93,10 +93,12 @@ class Front:
         return Response(xml, 200, content_type="text/xml")
 
     def devstack(self, request: Request) -> Response:
-        """GET stats, POST reset, POST misbehave, POST clock."""
+        """GET stats, GET credentials, POST reset, POST misbehave, POST clock."""
         name = request.path.removeprefix("/_devstack/")
         if name == "stats" and request.method == "GET":
             return Response(json.dumps(self.state.stats()), content_type="application/json")
+        if name == "credentials" and request.method == "GET":
+            return Response(json.dumps(self.state.credentials), content_type="application/json")
         if name == "reset" and request.method == "POST":
             self.state.reset()
             return Response('{"status": "ok"}', content_type="application/json")

@@ -51,6 +51,7 @@ class Seeder:
             "aws_access_key_id": "devstack",
             "aws_secret_access_key": "devstack",
         }
+        self.doctor_credentials: Credentials | None = None  # set by seed_iam when seeded
 
     def seed(self) -> Credentials:
         """Create everything; return the keys of the front's IAM user."""
@@ -62,7 +63,7 @@ class Seeder:
         return credentials
 
     def seed_iam(self) -> Credentials:
-        """OIDC provider, roles with their inline policies, and the front's user."""
+        """OIDC provider, roles with their inline policies, the front's and the doctor's users."""
         iam = boto3.client("iam", **self.kw)
         provider_arn = iam.create_open_id_connect_provider(
             Url=self.issuer, ClientIDList=[self.client_id], ThumbprintList=["0" * 40]
@@ -83,16 +84,9 @@ class Seeder:
                 iam.put_role_policy(
                     RoleName=role["name"], PolicyName="portal", PolicyDocument=json.dumps(document)
                 )
-        user = self.aws["front_user"]
-        iam.create_user(UserName=user["name"])
-        document = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": user["actions"], "Resource": "*"}
-        ]}  # fmt: skip
-        iam.put_user_policy(
-            UserName=user["name"], PolicyName="front", PolicyDocument=json.dumps(document)
-        )
-        key = iam.create_access_key(UserName=user["name"])["AccessKey"]
-        return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        if "doctor_user" in self.aws:
+            self.doctor_credentials = _create_user(iam, self.aws["doctor_user"], "doctor")
+        return _create_user(iam, self.aws["front_user"], "front")
 
     def seed_s3(self) -> None:
         """Buckets and objects; the big bucket goes straight into moto's backend (HTTP is ~5 s)."""
@@ -162,6 +156,19 @@ class Seeder:
                     {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
                 ],
             )
+
+
+def _create_user(iam: Any, user: dict[str, Any], policy_name: str) -> Credentials:
+    """An IAM user allowed user["actions"] on everything; returns its access key."""
+    iam.create_user(UserName=user["name"])
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": user["actions"], "Resource": "*"}
+    ]}  # fmt: skip
+    iam.put_user_policy(
+        UserName=user["name"], PolicyName=policy_name, PolicyDocument=json.dumps(document)
+    )
+    key = iam.create_access_key(UserName=user["name"])["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def _attr(value: Any) -> dict[str, Any]:

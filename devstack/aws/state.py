@@ -37,6 +37,8 @@ class FrontState:
     clock_offset: float = 0.0  # seconds the front's clock runs ahead of real time
     sessions: dict[str, Session] = field(default_factory=dict)
     signin_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # Keys of seeded IAM users for tools (the read-only "doctor"), served at /_devstack/credentials.
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def now(self) -> float:
         """The front's clock for every expiry it checks: real time plus the offset tests set."""
