@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import NoReturn
 
@@ -9,6 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .doctor import Result, run_checks, run_token_checks
 from .tokens import TokenFormatError, check_sts_compatibility, decode_unverified
 from .tokens.times import TIME_CLAIMS, utc_iso
 
@@ -16,6 +18,7 @@ from .tokens.times import TIME_CLAIMS, utc_iso
 def init_app(app: Flask) -> None:
     """Register the operator commands on app.cli."""
     app.cli.add_command(check_token_command)
+    app.cli.add_command(doctor_command)
 
 
 @click.command("check-token")
@@ -54,6 +57,41 @@ def check_token_command(source: str, issuer: str | None, audiences: tuple[str, .
         click.echo(f"  {'ok  ' if finding.ok else 'FAIL'} {finding.title}: {finding.detail}")
     click.echo(f"STS would {'accept' if verdict.accepted else 'refuse'} this token.")
     click.get_current_context().exit(0 if verdict.accepted else 1)
+
+
+@click.command("doctor")
+@click.option(
+    "--token",
+    "token_source",
+    metavar="FILE|-",
+    help="Also send this ID token (a file, or - for stdin) through the STS checks.",
+)
+@click.option(
+    "--aws-profile",
+    envvar="DOCTOR_AWS_PROFILE",
+    help="boto3 profile that may read IAM (default: DOCTOR_AWS_PROFILE, else the ambient one).",
+)
+@with_appcontext
+def doctor_command(token_source: str | None, aws_profile: str | None) -> None:
+    """Check the live configuration, one line per check; exit 1 if any check failed."""
+    token = _read_token(token_source) if token_source is not None else None
+    config, store = current_app.config, current_app.extensions["webapp.store"]
+    results = run_checks(config, store.client, profile=aws_profile)
+    if token is not None:
+        results = itertools.chain(results, run_token_checks(config, token))
+    counts = {"pass": 0, "fail": 0, "skip": 0}
+    for result in results:  # printed as they come: the checks call the network
+        counts[result.status] += 1
+        click.echo(_line(result))
+    click.echo(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped.")
+    click.get_current_context().exit(1 if counts["fail"] else 0)
+
+
+def _line(result: Result) -> str:
+    """'pass  name: detail', 'FAIL  name: detail' plus its fix, or 'skip  name: why'."""
+    label = {"pass": "pass", "fail": "FAIL", "skip": "skip"}[result.status]
+    line = f"{label}  {result.name}: {result.detail}"
+    return f"{line}\n      fix: {result.fix}" if result.fix else line
 
 
 def _read_token(source: str) -> str:
