@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import boto3
 import pytest
@@ -17,8 +19,9 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from devstack.processes import free_port, spawn, start_redis
-from devstack.testing import Devstack, RedisServer, app_config, idp_tokens
+from devstack.testing import Devstack, RedisServer, app_config, fill_login, idp_tokens
 from webapp import create_app
+from webapp.doctor import run_token_checks, sign_in
 from webapp.doctor.trust import ACTION as ACTION_WEB
 from webapp.doctor.trust import check_role
 
@@ -257,6 +260,61 @@ def test_not_a_token_is_said_so(app: Flask) -> None:
     assert result.exit_code == 1
     assert "three dot-separated parts" in line(result, "ID token (STS pre-flight)")
     assert line(result, "STS AssumeRoleWithWebIdentity portal-admin").startswith("skip  ")
+
+
+def test_sign_in_brings_a_verified_id_token_to_sts(app: Flask, devstack: Devstack) -> None:
+    def browser(url: str, redirect_uri: str) -> None:
+        """bob signs in at the IdP, and the browser follows the redirect to the callback."""
+
+        def run() -> None:
+            callback = fill_login(requests.Session(), url, "bob")
+            requests.get(urljoin(redirect_uri, callback), timeout=10).raise_for_status()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    env = devstack.env
+    result, token = sign_in(
+        devstack.issuer,
+        env["AUTH0_CLIENT_ID"],
+        env["AUTH0_CLIENT_SECRET"],
+        port=0,
+        timeout=5,
+        show=browser,
+        wait=30,
+    )
+    assert result.status == "pass", result.detail
+    assert "Signed in as bob@example.com" in result.detail
+    assert token is not None
+    checks = {r.name: r for r in run_token_checks(app.config, token)}
+    assert all(r.status == "pass" for r in checks.values()), checks
+    reader = checks["STS AssumeRoleWithWebIdentity portal-reader"].detail
+    admin = checks["STS AssumeRoleWithWebIdentity portal-admin"].detail
+    assert (
+        "do not offer" not in reader and "(the role rules do not offer it to this token)" in admin
+    )
+
+
+def test_sign_in_that_never_comes_back_names_the_callback_url(devstack: Devstack) -> None:
+    shown: list[str] = []
+    env = devstack.env
+    result, token = sign_in(
+        devstack.issuer,
+        env["AUTH0_CLIENT_ID"],
+        env["AUTH0_CLIENT_SECRET"],
+        port=0,
+        timeout=5,
+        show=lambda url, redirect_uri: shown.append(redirect_uri),
+        wait=0.2,
+    )
+    assert token is None and result.status == "fail"
+    assert f"No sign-in came back to {shown[0]}" in result.detail
+    assert f"Allow {shown[0]} as a callback URL" in result.fix
+
+
+def test_token_and_sign_in_are_one_or_the_other(app: Flask) -> None:
+    result = run_doctor(app, "--token", "-", "--sign-in")
+    assert result.exit_code == 2
+    assert "give --token or --sign-in, not both" in result.output
 
 
 # --- IAM broken on purpose, in a private devstack --------------------------------------------

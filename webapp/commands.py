@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from typing import NoReturn
 
@@ -10,7 +9,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .doctor import Result, run_checks, run_token_checks
+from .doctor import SIGN_IN, Result, run_checks, run_token_checks, sign_in
+from .doctor.result import skipped
 from .tokens import TokenFormatError, check_sts_compatibility, decode_unverified
 from .tokens.times import TIME_CLAIMS, utc_iso
 
@@ -67,24 +67,64 @@ def check_token_command(source: str, issuer: str | None, audiences: tuple[str, .
     help="Also send this ID token (a file, or - for stdin) through the STS checks.",
 )
 @click.option(
+    "--sign-in",
+    "signing_in",
+    is_flag=True,
+    help="Sign in through a browser to a local callback, then send that ID token to STS.",
+)
+@click.option(
+    "--callback-port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port of the --sign-in callback on 127.0.0.1 (the IdP must allow its URL).",
+)
+@click.option(
     "--aws-profile",
     envvar="DOCTOR_AWS_PROFILE",
     help="boto3 profile that may read IAM (default: DOCTOR_AWS_PROFILE, else the ambient one).",
 )
 @with_appcontext
-def doctor_command(token_source: str | None, aws_profile: str | None) -> None:
+def doctor_command(
+    token_source: str | None, signing_in: bool, callback_port: int, aws_profile: str | None
+) -> None:
     """Check the live configuration, one line per check; exit 1 if any check failed."""
+    if token_source is not None and signing_in:
+        raise click.UsageError("give --token or --sign-in, not both")
     token = _read_token(token_source) if token_source is not None else None
     config, store = current_app.config, current_app.extensions["webapp.store"]
-    results = run_checks(config, store.client, profile=aws_profile)
+    seen: list[Result] = []
+    for result in run_checks(config, store.client, profile=aws_profile):
+        seen.append(_report(result))  # printed as they come: the checks call the network
+    if signing_in and any(r.status == "fail" and r.name.startswith("IdP") for r in seen):
+        seen.append(_report(skipped(SIGN_IN, "fix the IdP checks above first.")))
+    elif signing_in:
+        result, token = sign_in(
+            config["AUTH0_ISSUER"],
+            config["AUTH0_CLIENT_ID"],
+            config["AUTH0_CLIENT_SECRET"],
+            port=callback_port,
+            timeout=config["HTTP_TIMEOUT_SECONDS"],
+            show=_show_sign_in,
+        )
+        seen.append(_report(result))
     if token is not None:
-        results = itertools.chain(results, run_token_checks(config, token))
-    counts = {"pass": 0, "fail": 0, "skip": 0}
-    for result in results:  # printed as they come: the checks call the network
-        counts[result.status] += 1
-        click.echo(_line(result))
+        seen.extend(_report(result) for result in run_token_checks(config, token))
+    counts = {status: sum(r.status == status for r in seen) for status in ("pass", "fail", "skip")}
     click.echo(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped.")
     click.get_current_context().exit(1 if counts["fail"] else 0)
+
+
+def _report(result: Result) -> Result:
+    click.echo(_line(result))
+    return result
+
+
+def _show_sign_in(url: str, redirect_uri: str) -> None:
+    click.echo(
+        f"Open this URL in a browser and sign in (the IdP must allow {redirect_uri} as a "
+        f"callback URL); waiting up to five minutes:\n  {url}"
+    )
 
 
 def _line(result: Result) -> str:

@@ -14,10 +14,11 @@ from .iam import check_iam, get_iam_client
 from .idp import check_identity_provider
 from .result import Result, Status
 from .roles import check_role_config
+from .signin import SIGN_IN, sign_in
 from .store import check_redis
 from .token import check_token
 
-__all__ = ["Result", "Status", "run_checks", "run_token_checks"]
+__all__ = ["SIGN_IN", "Result", "Status", "run_checks", "run_token_checks", "sign_in"]
 
 
 def run_checks(
