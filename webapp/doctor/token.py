@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..credentials.problems import GUIDANCE, describe
+from ..credentials.problems import describe
 from ..credentials.roles import Rule, role_name, roles_for
 from ..tokens import check_sts_compatibility, decode_unverified
 from ..tokens.times import utc_iso
@@ -38,13 +38,15 @@ def check_token(
             failed(PREFLIGHT, reason, "Pass the ID token (three dot-separated parts)."),
             *(skipped(name, "needs a JWT") for name in names),
         ]
+    claims = decode_unverified(token).claims
     if verdict.accepted:
         first = passed(PREFLIGHT, f"STS would accept it; RoleSessionName {verdict.session_name!r}.")
     else:
-        _, title, advice = GUIDANCE["PreflightRefused"]
+        _, title, advice = describe(
+            "PreflightRefused", "", claims=claims, role_arn=None, region=region
+        )
         refusals = " ".join(f"{f.title}: {f.detail}" for f in verdict.findings if not f.ok)
         first = failed(PREFLIGHT, f"{title}. {refusals}", advice)
-    claims = decode_unverified(token).claims
     offered = roles_for(claims, rules, default_role)
     results = [first]
     for name, arn in zip(names, role_arns, strict=True):
