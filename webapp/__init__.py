@@ -18,6 +18,7 @@ from . import (
     errors,
     extensions,
     filters,
+    metrics,
     pages,
     ratelimit,
     resources,
@@ -28,6 +29,7 @@ from . import (
 
 # The data path, in order: each feature's init_app registers its own state, hooks and pages.
 FEATURES = (
+    metrics,  # first: it times every request from the start, and others count into it
     store,
     extensions,
     sessions,
