@@ -539,3 +539,84 @@ def test_the_workers_metrics_add_up(tmp_path, devstack, redis_server):
             proc.terminate()
             proc.wait(10)
     assert "Traceback" not in (tmp_path / "gunicorn.err").read_text()
+
+
+def unit_entries(text: str) -> dict[str, dict[str, list[str]]]:
+    """A systemd unit's sections and their keys, each with every value it is given (systemd
+    allows a key many times, e.g. Environment=; configparser would keep only the last)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = sections.setdefault(line[1:-1], {})
+            continue
+        assert section is not None and "=" in line, f"not a unit line: {raw!r}"
+        key, _, value = line.partition("=")
+        section.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+UNIT = ROOT / "deploy" / "aws-portal.service"
+
+
+def test_the_systemd_unit_runs_gunicorn_with_the_shipped_config():
+    unit = unit_entries(UNIT.read_text())
+    assert set(unit) == {"Unit", "Service", "Install"}
+    service = {key: values[-1] for key, values in unit["Service"].items()}
+    command = service["ExecStart"].split()
+    assert command[0].endswith("/.venv/bin/gunicorn") and command[0].startswith("/")
+    assert command[1:] == ["-c", "deploy/gunicorn.conf.py", "wsgi:app"]
+    # nginx serves /static from the same checkout the service runs.
+    assert (
+        f"alias {service['WorkingDirectory']}/static/;" in (ROOT / "deploy/nginx.conf").read_text()
+    )
+    assert service["EnvironmentFile"].startswith("/")
+    assert service["User"] not in ("", "root") and service["Type"] == "notify"
+    assert service["RuntimeDirectory"] == "aws-portal"
+    assert "PROMETHEUS_MULTIPROC_DIR=%t/aws-portal" in unit["Service"]["Environment"]
+    assert service["Restart"] == "on-failure"
+    hardening = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes"}
+    assert {key: service.get(key) for key in hardening} == hardening
+    assert service["CapabilityBoundingSet"] == ""
+    assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+def test_systemd_accepts_the_unit(tmp_path):
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    text = UNIT.read_text()
+    for old, new in {
+        "/srv/aws-portal/.venv/bin/gunicorn": GUNICORN,  # verify checks that it exists
+        "WorkingDirectory=/srv/aws-portal": f"WorkingDirectory={ROOT}",
+    }.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "aws-portal.service"
+    path.write_text(text)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60
+    )
+    # An unknown key or a bad value is only a warning (exit status 0): none may mention the unit.
+    assert result.returncode == 0 and "aws-portal.service" not in result.stderr, result.stderr
+
+
+def test_the_prometheus_example_scrapes_gunicorns_bind():
+    text = (ROOT / "deploy" / "prometheus.yml").read_text()
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert "\t" not in text  # YAML indents with spaces only
+    assert all((len(line) - len(line.lstrip())) % 2 == 0 for line in lines)
+    entries = [line.strip() for line in lines]
+    assert "- job_name: aws-portal" in entries and "metrics_path: /metrics" in entries
+    assert "scheme: http" in entries  # gunicorn's bind speaks plain HTTP
+    start = entries.index("- targets:")
+    targets = [entry.removeprefix("- ") for entry in entries[start + 1 :]]
+    default_bind = re.search(
+        r'PORTAL_BIND", "([^"]+)"', (ROOT / "deploy/gunicorn.conf.py").read_text()
+    ).group(1)
+    assert targets == [default_bind]
+    assert f"server {default_bind};" in (ROOT / "deploy/nginx.conf").read_text()
