@@ -5,15 +5,18 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from prometheus_client.parser import text_string_to_metric_families
 from requests.adapters import HTTPAdapter
 
 from devstack.processes import free_port
@@ -128,6 +132,7 @@ def deployed(request, tmp_path, devstack, redis_server):
     """gunicorn + nginx, as deploy/ describes them (an EC certificate unless the test's parameter
     says "rsa"); yields the base URLs, the ports, the certificate to trust and the log files."""
     app_port = free_port()
+    (tmp_path / "metrics").mkdir()
     env = {
         **os.environ,
         **devstack.env,
@@ -135,6 +140,7 @@ def deployed(request, tmp_path, devstack, redis_server):
         "SECRET_KEY": SECRET_KEY,
         "PROXY_FIX": "1",
         "WEB_CONCURRENCY": "1",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     # gunicorn writes its access log to stdout, its own and the app's messages to stderr.
     with (
@@ -286,6 +292,29 @@ def test_probes_are_not_served_on_the_public_listener(deployed, path):
     assert "status" not in response.text and "redis" not in response.text
 
 
+@pytest.mark.parametrize(
+    "path", ["/metrics", "/metrics?format=x", "//metrics", "/%6detrics", "/static/../metrics"]
+)
+def test_metrics_are_not_served_on_the_public_listener(deployed, path):
+    # The test's client is 127.0.0.1, an address the app would serve: the 404 must be nginx's.
+    response = get(deployed, path)
+    assert response.status_code == 404
+    assert "portal_" not in response.text
+
+
+def test_metrics_answer_on_gunicorns_bind(deployed):
+    assert get(deployed, "/login").status_code == 302
+    response = requests.get(deployed["app"] + "/metrics", timeout=10)
+    assert response.status_code == 200
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert samples[("portal_responses_total", (("endpoint", "auth.login"), ("status", "302")))]
+    assert samples[("portal_live_sessions", ())] == 0
+
+
 def test_probes_answer_on_gunicorns_bind(deployed):
     assert requests.get(deployed["app"] + "/healthz", timeout=10).json() == {"status": "ok"}
     ready = requests.get(deployed["app"] + "/readyz", timeout=10)
@@ -301,6 +330,23 @@ def test_callback_code_and_state_stay_out_of_the_logs(deployed):
     assert "GET /callback " in nginx_log and "GET /callback " in gunicorn_log
     for text in (nginx_log, gunicorn_log, gunicorn_err):
         assert "SECRET" not in text
+
+
+def test_one_request_id_in_nginx_gunicorn_the_app_and_the_page(deployed):
+    # nginx gives each request its own id; one a client sends is not passed on.
+    response = get(
+        deployed, "/callback?error=access_denied&state=nope", headers={"X-Request-ID": "mine-1234"}
+    )
+    request_id = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    assert f"<code>{request_id}</code>" in response.text  # the error page, for the user to quote
+    nginx_log, gunicorn_log, gunicorn_err = logs_once_written(deployed, request_id)
+    assert [line for line in nginx_log.splitlines() if line.endswith(f" {request_id}")]
+    assert [line for line in gunicorn_log.splitlines() if line.endswith(f" {request_id}")]
+    app_lines = [json.loads(line) for line in gunicorn_err.splitlines() if line.startswith("{")]
+    [line] = [line for line in app_lines if line["request_id"] == request_id]
+    assert line["logger"] == "webapp.auth.views" and "error=access_denied" in line["message"]
+    assert "mine-1234" not in nginx_log + gunicorn_log + gunicorn_err
 
 
 def policies(response: requests.Response) -> list[dict[str, list[str]]]:
@@ -456,3 +502,146 @@ def test_tls13_works_and_tls12_sessions_get_no_ticket(deployed):
     with handshake(deployed, "ECDHE-RSA-AES128-GCM-SHA256") as tls:
         assert tls.version() == "TLSv1.2"
         assert tls.session is not None and not tls.session.has_ticket
+
+
+def scrape_count(url: str, endpoint: str) -> float:
+    """The request count for one endpoint in a scrape of url, added up over every worker."""
+    text = requests.get(url + "/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name, labels = sample.name, sample.labels
+            if name == "portal_request_duration_seconds_count" and labels == {"endpoint": endpoint}:
+                return sample.value
+    return 0.0
+
+
+def test_the_workers_metrics_add_up(tmp_path, devstack, redis_server):
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_999999.db").write_bytes(b"an earlier run's")
+    port = free_port()
+    env = {
+        **os.environ,
+        **devstack.env,
+        "REDIS_URL": redis_server.url,
+        "SECRET_KEY": SECRET_KEY,
+        "WEB_CONCURRENCY": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+    }
+    command = [GUNICORN, "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    with (tmp_path / "gunicorn.err").open("wb") as err:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(url + "/metrics")
+            assert not (directory / "counter_999999.db").exists()
+
+            def workers_with_files() -> set[int]:
+                pids = {int(path.stem.rsplit("_", 1)[1]) for path in directory.glob("*.db")}
+                return pids - {proc.pid}  # the master's own, written while it loaded the app
+
+            sent = 0
+            with ThreadPoolExecutor(8) as pool:
+                while len(workers_with_files()) < 2 and sent < 800:
+                    list(pool.map(lambda _: requests.get(url + "/healthz", timeout=10), range(8)))
+                    sent += 8
+            workers = workers_with_files()
+            assert len(workers) == 2, "one worker answered every request"
+            # Whichever worker answers a scrape, it counts what both served.
+            assert [scrape_count(url, "pages.healthz") for _ in range(6)] == [sent] * 6
+
+            os.kill(
+                min(workers), signal.SIGKILL
+            )  # gunicorn's child_exit hook runs, a new one starts
+            deadline = time.monotonic() + 30
+            while len(workers_with_files()) < 3 and time.monotonic() < deadline:
+                requests.get(url + "/healthz", timeout=10)
+                sent += 1
+            assert len(workers_with_files()) == 3, "no replacement worker served a request"
+            # A dead worker's counts still count.
+            assert [scrape_count(url, "pages.healthz") for _ in range(6)] == [sent] * 6
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    assert "Traceback" not in (tmp_path / "gunicorn.err").read_text()
+
+
+def unit_entries(text: str) -> dict[str, dict[str, list[str]]]:
+    """A systemd unit's sections and their keys, each with every value it is given (systemd
+    allows a key many times, e.g. Environment=; configparser would keep only the last)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = sections.setdefault(line[1:-1], {})
+            continue
+        assert section is not None and "=" in line, f"not a unit line: {raw!r}"
+        key, _, value = line.partition("=")
+        section.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+UNIT = ROOT / "deploy" / "aws-portal.service"
+
+
+def test_the_systemd_unit_runs_gunicorn_with_the_shipped_config():
+    unit = unit_entries(UNIT.read_text())
+    assert set(unit) == {"Unit", "Service", "Install"}
+    service = {key: values[-1] for key, values in unit["Service"].items()}
+    command = service["ExecStart"].split()
+    assert command[0].endswith("/.venv/bin/gunicorn") and command[0].startswith("/")
+    assert command[1:] == ["-c", "deploy/gunicorn.conf.py", "wsgi:app"]
+    # nginx serves /static from the same checkout the service runs.
+    assert (
+        f"alias {service['WorkingDirectory']}/static/;" in (ROOT / "deploy/nginx.conf").read_text()
+    )
+    assert service["EnvironmentFile"].startswith("/")
+    assert service["User"] not in ("", "root") and service["Type"] == "notify"
+    assert service["RuntimeDirectory"] == "aws-portal"
+    assert "PROMETHEUS_MULTIPROC_DIR=%t/aws-portal" in unit["Service"]["Environment"]
+    assert service["Restart"] == "on-failure"
+    hardening = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes"}
+    assert {key: service.get(key) for key in hardening} == hardening
+    assert service["CapabilityBoundingSet"] == ""
+    assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+def test_systemd_accepts_the_unit(tmp_path):
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    text = UNIT.read_text()
+    for old, new in {
+        "/srv/aws-portal/.venv/bin/gunicorn": GUNICORN,  # verify checks that it exists
+        "WorkingDirectory=/srv/aws-portal": f"WorkingDirectory={ROOT}",
+    }.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "aws-portal.service"
+    path.write_text(text)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60
+    )
+    # An unknown key or a bad value is only a warning (exit status 0): none may mention the unit.
+    assert result.returncode == 0 and "aws-portal.service" not in result.stderr, result.stderr
+
+
+def test_the_prometheus_example_scrapes_gunicorns_bind():
+    text = (ROOT / "deploy" / "prometheus.yml").read_text()
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert "\t" not in text  # YAML indents with spaces only
+    assert all((len(line) - len(line.lstrip())) % 2 == 0 for line in lines)
+    entries = [line.strip() for line in lines]
+    assert "- job_name: aws-portal" in entries and "metrics_path: /metrics" in entries
+    assert "scheme: http" in entries  # gunicorn's bind speaks plain HTTP
+    start = entries.index("- targets:")
+    targets = [entry.removeprefix("- ") for entry in entries[start + 1 :]]
+    default_bind = re.search(
+        r'PORTAL_BIND", "([^"]+)"', (ROOT / "deploy/gunicorn.conf.py").read_text()
+    ).group(1)
+    assert targets == [default_bind]
+    assert f"server {default_bind};" in (ROOT / "deploy/nginx.conf").read_text()

@@ -19,8 +19,10 @@ from . import (
     extensions,
     filters,
     headers,
+    metrics,
     pages,
     ratelimit,
+    request_id,
     resources,
     session_index,
     sessions,
@@ -29,6 +31,8 @@ from . import (
 
 # The data path, in order: each feature's init_app registers its own state, hooks and pages.
 FEATURES = (
+    metrics,  # first: it times every request from the start, and others count into it
+    request_id,
     store,
     extensions,
     sessions,

@@ -25,7 +25,7 @@ def record(event: str, **fields: Any) -> None:
         entry["actor"] = user.get("sub")
     entry.update(fields)
     payload = json.dumps(entry, default=str, sort_keys=True)
-    log.info(payload)
+    log.info(payload, extra={"audit": entry})  # JSON log lines carry the fields themselves
     try:
         get_store().client.xadd(STREAM, {"data": payload}, maxlen=STREAM_MAXLEN, approximate=True)
     except redis.RedisError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from . import audit, clock, headers, session_index, sessions
+from . import audit, clock, headers, metrics, session_index, sessions
 from .auth import get_keys
 from .extensions import csrf
 from .store import get_store, global_key
@@ -60,6 +60,7 @@ def _text(value: Any) -> bool:
 
 def _refuse(reason: str, status: int = 400) -> Any:
     log.warning("back-channel logout refused: %s", reason)
+    metrics.count_backchannel_logout(accepted=False)
     return headers.no_store(jsonify(error="invalid_request", error_description=reason)), status
 
 
@@ -94,6 +95,7 @@ def backchannel_logout() -> Any:
         log.exception("session store unreachable during back-channel logout")
         return _refuse("The session store is unavailable; try again.", 503)
     audit.record("backchannel_logout", target=sub, idp_sid=sid, ended=len(ended))
+    metrics.count_backchannel_logout(accepted=True)
     return headers.no_store(jsonify(ended=len(ended)))
 
 

@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "HTTP_TIMEOUT_SECONDS": 5,
     "RATE_LIMIT_SIGN_IN": "20 per minute",
     "RATE_LIMIT_BACKCHANNEL": "60 per minute",
+    "METRICS_ALLOW": "127.0.0.1/8,::1",
 }
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
@@ -86,6 +87,7 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     s["HTTP_TIMEOUT_SECONDS"] = _int(s, "HTTP_TIMEOUT_SECONDS", 1, 60)
     for name in ("RATE_LIMIT_SIGN_IN", "RATE_LIMIT_BACKCHANNEL"):
         s[name] = _rate(s, name)
+    s["METRICS_ALLOW"] = _networks(s, "METRICS_ALLOW")
     if s["AWS_ROLE_ARN"] and not ROLE_ARN.match(s["AWS_ROLE_ARN"]):
         raise ConfigError(
             f"AWS_ROLE_ARN: expected arn:aws:iam::<12-digit account>:role/<name>, "
@@ -109,6 +111,21 @@ def _fallbacks(value: Any) -> list[str]:
             "separated by commas"
         )
     return keys
+
+
+def _networks(
+    s: Mapping[str, Any], name: str
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Addresses and networks, comma-separated (or a list): 10.0.0.5, 10.1.0.0/16, ::1."""
+    value = s[name]
+    parts = value.split(",") if isinstance(value, str) else list(value or [])
+    try:
+        return [ipaddress.ip_network(str(p).strip(), strict=False) for p in parts if str(p).strip()]
+    except ValueError:
+        raise ConfigError(
+            f"{name}: expected addresses or networks separated by commas, such as "
+            f"'127.0.0.1/8,::1,10.0.0.0/8', got {value!r}"
+        ) from None
 
 
 def _rate(s: Mapping[str, Any], name: str) -> str:

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 
-from .. import audit, clock, sessions
+from .. import audit, clock, metrics, sessions
 from ..tokens import KeysUnavailable, TokenError
 from .access import safe_next
 from .claims import tokens_from, user_from
@@ -71,6 +71,7 @@ def login() -> Any:
             rv = get_client().create_authorization_url(redirect_uri, **extra)
     except IdpUnavailable as exc:
         log.warning("identity provider metadata unavailable: %s", exc)
+        metrics.count_sign_in("idp_unavailable")
         abort(503, UNREACHABLE)
     data = {k: rv.get(k) for k in ("nonce", "code_verifier")}
     _remember(
@@ -87,6 +88,7 @@ def callback() -> Any:
     if request.args.get("error"):
         return _denied(request.args["error"], request.args.get("error_description", ""), data)
     if not data:
+        metrics.count_sign_in("stale")
         abort(
             400, "This sign-in link has expired or was started in another browser. Sign in again."
         )
@@ -100,24 +102,29 @@ def callback() -> Any:
         claims = verify(token.get("id_token") or "", nonce=data.get("nonce") or "")
     except OAuthError as exc:
         log.warning("code exchange failed: %s", exc)
+        metrics.count_sign_in("code_refused")
         abort(400, "The sign-in could not be completed (the code was refused). Sign in again.")
     except TokenError as exc:
         log.warning("ID token rejected at sign-in: %s", exc.reason)
+        metrics.count_sign_in("rejected_token")
         abort(401, f"Sign-in rejected: {exc.reason}")
     except (IdpUnavailable, KeysUnavailable) as exc:
         log.warning("sign-in could not reach the identity provider: %s", exc)
+        metrics.count_sign_in("idp_unavailable")
         abort(503, UNREACHABLE)
     user = user_from(claims, current_app.config["AUTH0_ROLES_CLAIM"])
     sessions.begin(user, tokens_from(token))
     session["roles_checked_at"] = session["signed_in_at"]
     log.info("signed in %s", claims["sub"])
     audit.record("sign_in", actor=claims["sub"])
+    metrics.count_sign_in("ok")
     return redirect(safe_next(data.get("next")))
 
 
 def _denied(error: str, description: str, pending: dict[str, Any] | None) -> Any:
     """The IdP's refusal; its words are shown only for a sign-in this browser started."""
     log.info("identity provider returned error=%s (sign-in pending: %s)", error, bool(pending))
+    metrics.count_sign_in("denied" if pending else "stale")
     if not pending:
         abort(
             400, "This sign-in link has expired or was started in another browser. Sign in again."

@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, current_app, session
 
-from .. import audit, clock, sessions
+from .. import audit, clock, metrics, sessions
 from ..auth import ensure_fresh, tokens_renewed
 from ..store import get_store, session_key
 from ..tokens import check_sts_compatibility, decode_unverified
@@ -95,7 +95,9 @@ def get_credentials() -> AwsCredentials:
     role_arn = chosen_role()
     handle = sessions.get_own_handle()
     creds = _credentials(sessions.read_beside("aws"))  # usually read with the session
-    if not _usable(creds, role_arn):
+    cached = _usable(creds, role_arn)
+    metrics.count_credential_cache(cached)
+    if not cached:
         try:
             with get_store().lock(handle, "sts", timeout=30, blocking_timeout=20):
                 creds = load_cached(handle)  # another request of this session may have it now
@@ -137,6 +139,7 @@ def _assume(role_arn: str) -> AwsCredentials:
     claims = decode_unverified(id_token).claims
     if not verdict.accepted:
         audit.record("role_assumed", role=role_arn, outcome="PreflightRefused")
+        metrics.count_sts_call("PreflightRefused")
         raise StsProblem("PreflightRefused", "", findings=verdict.findings, claims=claims)
     params = {
         "RoleArn": role_arn,
@@ -158,12 +161,15 @@ def _assume(role_arn: str) -> AwsCredentials:
                 continue
             log.warning("AssumeRoleWithWebIdentity %s refused: %s %s", role_arn, code, message)
             audit.record("role_assumed", role=role_arn, outcome=code)
+            metrics.count_sts_call(code)
             raise StsProblem(code, message, role_arn=role_arn, claims=claims) from exc
         except BotoCoreError as exc:
             log.warning("STS unreachable: %s", exc)
+            metrics.count_sts_call("Unreachable")
             raise StsProblem("Unreachable", str(exc), role_arn=role_arn) from exc
     c = answer["Credentials"]
     audit.record("role_assumed", role=role_arn, outcome="ok")
+    metrics.count_sts_call("ok")
     return AwsCredentials(
         access_key_id=c["AccessKeyId"],
         secret_access_key=c["SecretAccessKey"],
@@ -196,3 +202,4 @@ def init_app(app: Flask, rules: list[Any]) -> None:
         ),
     }
     tokens_renewed.connect(_drop_what_is_no_longer_offered, sender=app)
+    metrics.time_aws_calls(app, app.extensions["webapp.credentials"]["client"].meta.events)

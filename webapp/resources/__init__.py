@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
+from .. import metrics
 from . import details, views  # noqa: F401  (their routes are on bp)
 from .clients import ClientCache
 from .services import SERVICES, get_service, get_services
@@ -26,4 +27,5 @@ def init_app(app: Flask) -> None:
         ),
         "timeout": SERVICE_TIMEOUT_SECONDS,
     }
+    metrics.time_aws_calls(app, app.extensions["webapp.resources"]["clients"].events)
     app.register_blueprint(bp)

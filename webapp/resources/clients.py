@@ -68,6 +68,11 @@ class ClientCache:
                 self._clients.popitem(last=False)
             return client
 
+    @property
+    def events(self) -> Any:
+        """The event emitter every client built here starts with a copy of (for hooks)."""
+        return self._session.events
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._clients)

@@ -21,6 +21,16 @@ class Outcome:
     page: Page | None = None
     denied: bool = False
     error: str | None = None
+    timed_out: bool = False
+
+    @property
+    def kind(self) -> str:
+        """ok, denied, timeout or error."""
+        if self.page is not None:
+            return "ok"
+        if self.denied:
+            return "denied"
+        return "timeout" if self.timed_out else "error"
 
 
 def run_job(job: Callable[[], Page]) -> Outcome:
@@ -48,5 +58,7 @@ def run_all(
             outcomes[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             future.cancel()  # frees the pool slot if it never started; a running call ends itself
-            outcomes[name] = Outcome(error=f"No answer within {timeout:g} s; try Refresh.")
+            outcomes[name] = Outcome(
+                error=f"No answer within {timeout:g} s; try Refresh.", timed_out=True
+            )
     return outcomes

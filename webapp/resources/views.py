@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import abort, redirect, render_template, request
 
+from .. import metrics
 from ..auth import login_required, safe_next
 from ..credentials import get_credentials
 from .cache import drop_listings, get_listings, put_listing
@@ -37,6 +38,7 @@ def overview() -> Any:
     services = get_services()
     parts = {s.name: (creds.access_key_id, *summary_parts(s)) for s in services}
     found = get_listings(list(parts.values()))
+    metrics.count_listing_cache(found)
     for service, cached in zip(services, found, strict=True):
         if cached is not None:
             outcomes[service.name] = Outcome(page=Page.from_json(cached, service.item_type))
@@ -45,6 +47,7 @@ def overview() -> Any:
             jobs[service.name] = functools.partial(service.list_summary, client, PAGE_SIZE)
     state = get_state()
     for name, outcome in run_all(state["executor"], jobs, state["timeout"]).items():
+        metrics.count_listing(name, outcome.kind)
         if outcome.page is not None:
             put_listing(outcome.page.to_json(), *parts[name])
         outcomes[name] = outcome
