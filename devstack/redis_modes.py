@@ -57,20 +57,35 @@ class Servers:
         self.directory = directory
         self.procs: dict[int, subprocess.Popen] = {}
 
-    def start(self, port: int, *args: str, sentinel: bool = False) -> subprocess.Popen:
-        """redis-server (or a Sentinel) on 127.0.0.1:port, saving nothing, logging to a file."""
+    def start(
+        self, port: int, *args: str, sentinel: bool = False, tls: bool = False
+    ) -> subprocess.Popen:
+        """redis-server (or a Sentinel, args being its configuration lines) on 127.0.0.1:port,
+        speaking only TLS there when asked, saving nothing, logging to a file."""
+        ports = ["--port", "0", "--tls-port", str(port)] if tls else ["--port", str(port)]
         if sentinel:
             conf = self.directory / f"sentinel-{port}.conf"
             conf.write_text("".join(f"{line}\n" for line in args))
             binary = shutil.which("redis-sentinel")
             command = [binary, str(conf)] if binary else ["redis-server", str(conf), "--sentinel"]
-            command += ["--port", str(port)]
+            command += ports
         else:
-            command = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+            command = ["redis-server", *ports, "--save", "", "--appendonly", "no"]
             command += ["--dir", str(self.directory), *args]
         command += ["--bind", "127.0.0.1", "--logfile", str(self.directory / f"{port}.log")]
         self.procs[port] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         return self.procs[port]
+
+    def wait(self, port: int, check: Callable[[], Any], what: str) -> None:
+        """Poll check until it holds; fail at once, with its log, if the server has exited."""
+
+        def alive_and_checked() -> Any:
+            if self.procs[port].poll() is not None:
+                log = (self.directory / f"{port}.log").read_text(errors="replace")
+                raise RuntimeError(f"{what} on port {port} exited:\n{log[-2000:]}")
+            return check()
+
+        poll(alive_and_checked, f"{what} on port {port}")
 
     def kill(self, port: int) -> None:
         """SIGKILL one server: no goodbye to its peers or clients."""
@@ -180,8 +195,9 @@ def issue_server_cert(directory: Path, ca: x509.Certificate, ca_key: Any) -> tup
 @dataclass
 class TlsRedis:
     port: int
-    ca: Path  # the CA that signed the server's certificate
+    ca: Path  # the CA that signed the servers' certificate
     other_ca: Path  # a CA that did not
+    sentinel: int | None = None  # a TLS Sentinel watching the server, when asked for
 
     def url(self, user: str = USER, password: str = PASSWORD) -> str:
         """The rediss:// URL with an ACL user and password."""
@@ -192,35 +208,57 @@ class TlsRedis:
         return redis.Redis.from_url(self.url(), ssl_ca_certs=str(self.ca), socket_timeout=5)
 
 
+SENTINEL_PASSWORD = "sentinel-password"  # the Sentinel's own (requirepass)
+# What a Sentinel needs of the server it watches (Redis's documentation, "Sentinel and ACL").
+SENTINEL_ACL = "allchannels +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish "
+SENTINEL_ACL += "+info +client|setname +client|kill +script|kill"
+
+
 @contextlib.contextmanager
-def tls_redis(directory: Path) -> Iterator[TlsRedis]:
-    """redis-server speaking only TLS (no plain port), clients authenticated by ACL password."""
+def tls_redis(directory: Path, sentinel: bool = False) -> Iterator[TlsRedis]:
+    """redis-server speaking only TLS (no plain port), clients authenticated by ACL password;
+    with sentinel, also one TLS-only Sentinel (with a password of its own) watching it."""
     ca, ca_cert, ca_key = make_ca(directory, "portal test CA")
     other_ca, _, _ = make_ca(directory, "some other CA")
     cert, key = issue_server_cert(directory, ca_cert, ca_key)
-    servers, port = Servers(directory), free_port()
-    servers.start(
-        0,
-        "--tls-port",
-        str(port),
-        "--tls-cert-file",
-        str(cert),
-        "--tls-key-file",
-        str(key),
-        "--tls-ca-cert-file",
-        str(ca),
-        "--tls-auth-clients",
-        "no",
-        "--user",
-        "default",
-        "off",
-        "--user",
-        USER,
-        *ACL,
+    tls = {
+        "tls-cert-file": cert,
+        "tls-key-file": key,
+        "tls-ca-cert-file": ca,
+        "tls-auth-clients": "no",
+        "tls-replication": "yes",
+    }
+    servers, setup = Servers(directory), TlsRedis(free_port(), ca, other_ca)
+    acl = directory / "users.acl"
+    acl.write_text(
+        f"user default off\nuser {USER} {' '.join(ACL)}\n"
+        f"user sentinel on >{SENTINEL_PASSWORD} {SENTINEL_ACL}\n"
     )
+    options = [arg for name, value in tls.items() for arg in (f"--{name}", str(value))]
+    servers.start(setup.port, "--aclfile", str(acl), *options, tls=True)
     try:
-        setup = TlsRedis(port, ca, other_ca)
-        poll(setup.client().ping, f"TLS redis-server on port {port}")
+        servers.wait(setup.port, setup.client().ping, "TLS redis-server")
+        if sentinel:
+            setup.sentinel = free_port()
+            servers.start(
+                setup.sentinel,
+                f"dir {directory}",
+                *(f"{name} {value}" for name, value in tls.items()),
+                f"requirepass {SENTINEL_PASSWORD}",
+                f"sentinel monitor {MASTER} 127.0.0.1 {setup.port} 1",
+                f"sentinel auth-user {MASTER} sentinel",
+                f"sentinel auth-pass {MASTER} {SENTINEL_PASSWORD}",
+                sentinel=True,
+                tls=True,
+            )
+            watcher = node(
+                setup.sentinel, ssl=True, ssl_ca_certs=str(ca), password=SENTINEL_PASSWORD
+            )
+            servers.wait(
+                setup.sentinel,
+                lambda: watcher.sentinel_master(MASTER)["flags"] == "master",
+                "TLS Sentinel",
+            )
         yield setup
     finally:
         servers.stop()

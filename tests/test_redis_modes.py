@@ -8,7 +8,16 @@ import time
 
 import pytest
 
-from devstack.redis_modes import MASTER, PASSWORD, USER, cluster, node, sentinel_group, tls_redis
+from devstack.redis_modes import (
+    MASTER,
+    PASSWORD,
+    SENTINEL_PASSWORD,
+    USER,
+    cluster,
+    node,
+    sentinel_group,
+    tls_redis,
+)
 from tests.conftest import USERS, AuthActions, app_config, csrf_token, serve
 from tests.test_backchannel import send
 from tests.test_credentials import ADMIN, sts_stats
@@ -70,6 +79,30 @@ def test_tls_refusals_are_503s_with_one_clear_log_line(
 
 
 # --- Sentinel -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sentinel_password", [SENTINEL_PASSWORD, "wrong-password"])
+def test_sentinel_over_tls_with_passwords(devstack, redis_server, tmp_path, sentinel_password):
+    with tls_redis(tmp_path, sentinel=True) as tls:
+        app = create_app(
+            app_config(
+                devstack,
+                redis_server,
+                REDIS_URL=f"rediss://{USER}:{PASSWORD}@{MASTER}/0",
+                REDIS_CA_CERT=str(tls.ca),
+                REDIS_SENTINELS=f"127.0.0.1:{tls.sentinel}",
+                REDIS_SENTINEL_MASTER=MASTER,
+                REDIS_SENTINEL_PASSWORD=sentinel_password,
+            )
+        )
+        client = app.test_client()
+        if sentinel_password == SENTINEL_PASSWORD:
+            assert AuthActions(client, devstack).login("bob").status_code == 302
+            assert "Signed in as" in home(client)
+            assert tls.client().exists(store.session_key(handle_of(client)))
+        else:  # no Sentinel answers: no primary
+            ready = client.get("/readyz")
+            assert ready.json["checks"]["redis"] == "failed: MasterNotFoundError"
 
 
 def test_a_sentinel_failover_keeps_sessions_and_sign_ins(devstack, redis_server, tmp_path):
