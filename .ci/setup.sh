@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the product needs on a fresh Debian machine; idempotent, so every command may call it.
-# Usage: .ci/setup.sh run|test   ("test" also brings headless Chromium for the browser tests)
+# Usage: .ci/setup.sh run|test   ("test" also brings headless Chromium for the browser tests, nginx
+# for the deployment tests, and redis-cli and redis-sentinel for the Sentinel and Cluster tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
@@ -10,6 +11,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 if [ "$purpose" = test ]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  command -v redis-cli >/dev/null || missing+=(redis-tools)
+  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

@@ -95,6 +95,16 @@ class Devstack:
         response.raise_for_status()
         return response
 
+    def sts_stats(self) -> dict[str, int]:
+        """AssumeRoleWithWebIdentity answers of the local AWS so far, by outcome."""
+        stats: dict[str, int] = self.aws("GET", "_devstack/stats").json()
+        return stats["assume_role_with_web_identity"]  # type: ignore[return-value]
+
+    def idp_logout(self, **body: Any) -> int:
+        """Have the IdP end SSO sessions and send logout tokens now; how many it sent."""
+        sent: int = self.idp("POST", "_devstack/backchannel-logout", json=body).json()["sent"]
+        return sent
+
 
 def app_config(devstack: Devstack, redis_server: RedisServer, **overrides: Any) -> dict[str, Any]:
     """Settings for a test app pointed at the devstack and the private Redis."""

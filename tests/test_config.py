@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import certifi
 import pytest
 
 from webapp import config, create_app
@@ -74,6 +75,55 @@ def test_bad_value_names_the_variable(name, value):
         config.validate(s)
     message = str(error.value)
     assert message.startswith(name) and "\n" not in message
+
+
+SENTINELS = "10.0.0.1:26379,10.0.0.2:26379"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name"),
+    [
+        ({"REDIS_URL": "redis://r:6379/0?db=x"}, "REDIS_URL"),
+        ({"REDIS_URL": "rediss://r:6379/0?ssl_cert_reqs=none"}, "REDIS_URL"),
+        ({"REDIS_URL": "rediss://r:6379/0", "REDIS_CA_CERT": "/no/such/ca.pem"}, "REDIS_CA_CERT"),
+        ({"REDIS_URL": "rediss://r:6379/0", "REDIS_CA_CERT": __file__}, "REDIS_CA_CERT"),
+        ({"REDIS_CA_CERT": certifi.where()}, "REDIS_CA_CERT"),  # with a redis:// URL
+        ({"REDIS_CLUSTER": "maybe"}, "REDIS_CLUSTER"),
+        ({"REDIS_CLUSTER": "1", "REDIS_URL": "unix:///run/redis.sock"}, "REDIS_CLUSTER"),
+        ({"REDIS_CLUSTER": "1", "REDIS_URL": "redis://r:6379/2"}, "REDIS_URL"),
+        ({"REDIS_CLUSTER": "1", "REDIS_SENTINELS": SENTINELS}, "REDIS_CLUSTER"),
+        ({"REDIS_SENTINELS": SENTINELS}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINELS": "10.0.0.1", "REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS"),
+        ({"REDIS_SENTINELS": "10.0.0.1:x", "REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS"),
+        ({"REDIS_SENTINELS": ":26379", "REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINELS"),
+        (
+            {"REDIS_SENTINELS": SENTINELS, "REDIS_SENTINEL_MASTER": "m", "REDIS_URL": "unix:///s"},
+            "REDIS_SENTINELS",
+        ),
+        ({"REDIS_SENTINEL_MASTER": "m"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINEL_PASSWORD": "p"}, "REDIS_SENTINEL_PASSWORD"),
+    ],
+)
+def test_bad_redis_settings_name_the_variable(overrides, name):
+    with pytest.raises(config.ConfigError) as error:
+        config.validate(settings(**overrides))
+    message = str(error.value)
+    assert message.startswith(name) and "\n" not in message
+
+
+def test_redis_modes_are_parsed():
+    s = config.validate(
+        settings(REDIS_SENTINELS=f" {SENTINELS}, [::1]:26380", REDIS_SENTINEL_MASTER="m")
+    )
+    assert s["REDIS_SENTINELS"] == [("10.0.0.1", 26379), ("10.0.0.2", 26379), ("::1", 26380)]
+    assert s["REDIS_CLUSTER"] is False
+    s = config.validate(
+        settings(
+            REDIS_CLUSTER="true", REDIS_URL="rediss://u:p@r:6379", REDIS_CA_CERT=certifi.where()
+        )
+    )
+    assert s["REDIS_CLUSTER"] is True and s["REDIS_CA_CERT"] == certifi.where()
+    assert config.validate(s) == s  # validated settings validate to themselves
 
 
 def test_environment_is_read_only_for_known_names():

@@ -74,16 +74,19 @@ def self_signed(directory: Path, kind: str = "ec") -> tuple[Path, Path]:
 
 
 def render_nginx(
-    tmp: Path, app_port: int, http_port: int, https_port: int, kind: str = "ec"
+    tmp: Path, app_port: int | list[int], http_port: int, https_port: int, kind: str = "ec"
 ) -> Path:
-    """deploy/nginx.conf with only ports and paths changed for this machine."""
+    """deploy/nginx.conf with only ports and paths changed for this machine (and one upstream
+    `server` line per app port, as the file's comment says to list several instances)."""
     cert, key = self_signed(tmp, kind)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     for port, local in ((80, http_port), (443, https_port)):
         text, count = re.subn(rf"\blisten {port}\b", f"listen 127.0.0.1:{local}", text)
         assert count, f"listen {port}"
+    ports = app_port if isinstance(app_port, list) else [app_port]
+    upstreams = " ".join(f"server 127.0.0.1:{port};" for port in ports)
     for old, new in {
-        "server 127.0.0.1:5000;": f"server 127.0.0.1:{app_port};",
+        "server 127.0.0.1:5000;": upstreams,
         "/run/nginx-aws-portal.pid": str(tmp / "nginx.pid"),
         "/var/log/nginx/aws-portal.error.log": str(tmp / "error.log"),
         "/var/log/nginx/aws-portal.access.log": str(tmp / "access.log"),
@@ -103,8 +106,9 @@ def render_nginx(
 
 
 @contextlib.contextmanager
-def nginx_in_front(tmp: Path, app_port: int, kind: str = "ec") -> Iterator[dict]:
-    """deploy/nginx.conf in front of whatever listens on app_port; yields its URLs and ports."""
+def nginx_in_front(tmp: Path, app_port: int | list[int], kind: str = "ec") -> Iterator[dict]:
+    """deploy/nginx.conf in front of whatever listens on app_port (or each of several ports);
+    yields its URLs and ports."""
     if not shutil.which("nginx"):
         pytest.fail("nginx is not installed: apt-get install nginx-light (make test does this)")
     http_port, https_port = free_port(), free_port()
@@ -127,12 +131,8 @@ def nginx_in_front(tmp: Path, app_port: int, kind: str = "ec") -> Iterator[dict]
         proc.wait(10)
 
 
-@pytest.fixture
-def deployed(request, tmp_path, devstack, redis_server):
-    """gunicorn + nginx, as deploy/ describes them (an EC certificate unless the test's parameter
-    says "rsa"); yields the base URLs, the ports, the certificate to trust and the log files."""
-    app_port = free_port()
-    (tmp_path / "metrics").mkdir()
+def portal_env(devstack, redis_server, metrics_dir: Path | None = None) -> dict[str, str]:
+    """The environment of a deployed instance: the devstack, the private Redis, behind nginx."""
     env = {
         **os.environ,
         **devstack.env,
@@ -140,40 +140,53 @@ def deployed(request, tmp_path, devstack, redis_server):
         "SECRET_KEY": SECRET_KEY,
         "PROXY_FIX": "1",
         "WEB_CONCURRENCY": "1",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    # gunicorn writes its access log to stdout, its own and the app's messages to stderr.
+    if metrics_dir is not None:  # gunicorn's workers add up their metrics there
+        metrics_dir.mkdir(exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    return env
+
+
+@contextlib.contextmanager
+def gunicorn(
+    directory: Path, port: int, env: dict[str, str], name: str = "gunicorn"
+) -> Iterator[subprocess.Popen]:
+    """deploy/gunicorn.conf.py serving wsgi:app on port, until the block ends; its access log
+    (stdout) goes to directory/NAME.out, its own and the app's messages to NAME.err."""
     with (
-        (tmp_path / "gunicorn.out").open("wb") as out,
-        (tmp_path / "gunicorn.err").open("wb") as err,
+        (directory / f"{name}.out").open("wb") as out,
+        (directory / f"{name}.err").open("wb") as err,
     ):
-        gunicorn = subprocess.Popen(
-            [
-                GUNICORN,
-                "-c",
-                "deploy/gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{app_port}",
-                "wsgi:app",
-            ],
+        proc = subprocess.Popen(
+            [GUNICORN, "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=err,
         )
         try:
-            wait_for(f"http://127.0.0.1:{app_port}/healthz")
-            with nginx_in_front(tmp_path, app_port, getattr(request, "param", "ec")) as front:
-                yield {
-                    **front,
-                    "app": f"http://127.0.0.1:{app_port}",
-                    "logs": [
-                        tmp_path / name for name in ("access.log", "gunicorn.out", "gunicorn.err")
-                    ],
-                }
+            wait_for(f"http://127.0.0.1:{port}/healthz")
+            yield proc
         finally:
-            gunicorn.terminate()
-            gunicorn.wait(10)
+            if proc.poll() is None:
+                proc.terminate()
+            proc.wait(30)
+
+
+@pytest.fixture
+def deployed(request, tmp_path, devstack, redis_server):
+    """gunicorn + nginx, as deploy/ describes them (an EC certificate unless the test's parameter
+    says "rsa"); yields the base URLs, the ports, the certificate to trust and the log files."""
+    app_port = free_port()
+    with (
+        gunicorn(tmp_path, app_port, portal_env(devstack, redis_server, tmp_path / "metrics")),
+        nginx_in_front(tmp_path, app_port, getattr(request, "param", "ec")) as front,
+    ):
+        yield {
+            **front,
+            "app": f"http://127.0.0.1:{app_port}",
+            "logs": [tmp_path / name for name in ("access.log", "gunicorn.out", "gunicorn.err")],
+        }
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from limits import parse_many
+from redis.connection import parse_url
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
@@ -22,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "AUTH0_ROLES_CLAIM": "https://aws-portal.example/roles",
     "ADMIN_ROLE": "admin",
     "REDIS_URL": None,
+    "REDIS_CA_CERT": None,
+    "REDIS_SENTINELS": [],
+    "REDIS_SENTINEL_MASTER": None,
+    "REDIS_SENTINEL_PASSWORD": None,
+    "REDIS_CLUSTER": False,
     "AWS_REGION": "us-east-1",
     "AWS_ROLE_ARN": None,
     "ROLE_RULES": None,
@@ -74,11 +81,7 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     s["AUTH0_ISSUER"] = _issuer(s)
     for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
         s[name] = _required(s, name, "the value from the Auth0 application's settings")
-    s["REDIS_URL"] = _required(s, "REDIS_URL", "a redis://, rediss:// or unix:// URL")
-    if urlsplit(s["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(
-            f"REDIS_URL: expected a redis://, rediss:// or unix:// URL, got {s['REDIS_URL']!r}"
-        )
+    _redis(s)
     s["STS_DURATION_SECONDS"] = _int(s, "STS_DURATION_SECONDS", 900, 43200)
     s["SESSION_IDLE_MINUTES"] = _int(s, "SESSION_IDLE_MINUTES", 1, 24 * 60)
     s["SESSION_MAX_HOURS"] = _int(s, "SESSION_MAX_HOURS", 1, 24 * 30)
@@ -99,6 +102,73 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         if s[name] and urlsplit(s[name]).scheme not in ("http", "https"):
             raise ConfigError(f"{name}: expected an http(s) URL, got {s[name]!r}")
     return s
+
+
+def _redis(s: dict[str, Any]) -> None:
+    """The Redis settings: one URL, plus TLS's CA, and Sentinel or Cluster (not both)."""
+    url = str(_required(s, "REDIS_URL", "a redis://, rediss:// or unix:// URL"))
+    parts = urlsplit(url)
+    try:
+        db = parse_url(url).get("db", 0)
+    except ValueError:
+        db = None
+    if parts.scheme not in ("redis", "rediss", "unix") or db is None:
+        raise ConfigError(f"REDIS_URL: expected a redis://, rediss:// or unix:// URL, got {url!r}")
+    if any(name.startswith("ssl") for name in parse_qs(parts.query)):
+        # The certificate is always verified: a URL must not be able to turn that off.
+        raise ConfigError("REDIS_URL: no ssl_* options in the URL; set REDIS_CA_CERT for a CA")
+    if s["REDIS_CA_CERT"]:
+        _ca_bundle(str(s["REDIS_CA_CERT"]), parts.scheme)
+    s["REDIS_CLUSTER"] = _flag(s, "REDIS_CLUSTER")
+    s["REDIS_SENTINELS"] = _sentinels(s["REDIS_SENTINELS"])
+    tcp = "REDIS_URL must be a redis:// or rediss:// URL (a unix socket is one server)"
+    if s["REDIS_CLUSTER"]:
+        if s["REDIS_SENTINELS"]:
+            raise ConfigError("REDIS_CLUSTER: choose Cluster or Sentinel, not both")
+        if parts.scheme == "unix":
+            raise ConfigError(f"REDIS_CLUSTER: {tcp}")
+        if db != 0:
+            raise ConfigError(f"REDIS_URL: a Redis Cluster has only database 0, got {url!r}")
+    if s["REDIS_SENTINELS"]:
+        if parts.scheme == "unix":
+            raise ConfigError(f"REDIS_SENTINELS: {tcp}")
+        _required(s, "REDIS_SENTINEL_MASTER", "the name the Sentinels monitor the primary by")
+    else:
+        for name in ("REDIS_SENTINEL_MASTER", "REDIS_SENTINEL_PASSWORD"):
+            if s[name]:
+                raise ConfigError(f"{name}: only used with REDIS_SENTINELS, which is not set")
+
+
+def _ca_bundle(path: str, scheme: str) -> None:
+    """REDIS_CA_CERT: a readable PEM file of CA certificates, for a rediss:// URL."""
+    if scheme != "rediss":
+        raise ConfigError("REDIS_CA_CERT: only used with a rediss:// REDIS_URL (TLS)")
+    if not os.path.isfile(path):
+        raise ConfigError(f"REDIS_CA_CERT: no such file {path!r}")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError):
+        raise ConfigError(f"REDIS_CA_CERT: expected PEM CA certificates in {path!r}") from None
+
+
+def _sentinels(value: Any) -> list[tuple[str, int]]:
+    """REDIS_SENTINELS: host:port, comma-separated (or a list of (host, port) pairs)."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    found = []
+    for item in (":".join(map(str, i)) if isinstance(i, tuple | list) else i for i in items):
+        host, _, port = str(item).strip().rpartition(":")
+        if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"REDIS_SENTINELS: expected host:port[,host:port…], got {item!r}")
+        found.append((host.strip("[]"), int(port)))
+    return found
+
+
+def _flag(s: Mapping[str, Any], name: str) -> bool:
+    """A yes/no setting: 1/0, true/false, yes/no, on/off."""
+    value = str(s[name]).strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off", ""):
+        raise ConfigError(f"{name}: expected 1 or 0 (true/false), got {s[name]!r}")
+    return value in ("1", "true", "yes", "on")
 
 
 def _fallbacks(value: Any) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -11,6 +12,7 @@ from flask import Blueprint, Flask, current_app, render_template
 from . import clock, credentials, sessions
 from .store import get_store
 
+log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
 # Load balancers and kubelets probe every few seconds, from every instance: the IdP sees one
 # metadata request per instance every IDP_PROBE_SECONDS at most, however often /readyz is hit.
@@ -50,7 +52,10 @@ def healthz() -> Any:
 @sessions.sessionless
 def readyz() -> Any:
     """Redis answers and the identity provider's metadata is reachable."""
-    checks = {"redis": _check(lambda: get_store().client.ping()), "identity_provider": _idp()}
+    checks = {
+        "redis": _check("redis", lambda: get_store().client.ping()),
+        "identity_provider": _idp(),
+    }
     ready = all(v == "ok" for v in checks.values())
     return {"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503
 
@@ -63,19 +68,23 @@ def _idp() -> str:
         if cache["result"] is None or not 0 <= now - cache["at"] < IDP_PROBE_SECONDS:
             issuer = current_app.config["AUTH0_ISSUER"]
             cache["result"] = _check(
+                "identity_provider",
                 lambda: requests.get(
                     f"{issuer}.well-known/openid-configuration", timeout=2
-                ).raise_for_status()
+                ).raise_for_status(),
             )
             cache["at"] = now
         result: str = cache["result"]
         return result
 
 
-def _check(probe: Any) -> str:
+def _check(name: str, probe: Any) -> str:
     try:
         probe()
-    except Exception as exc:  # any failure means "not ready"; the name is enough to act on
+    except Exception as exc:  # any failure means "not ready"
+        # The answer names the exception; the log says why, in one line ("certificate verify
+        # failed", "invalid username-password pair", ...).
+        log.warning("not ready: %s: %s: %s", name, type(exc).__name__, exc)
         return f"failed: {type(exc).__name__}"
     return "ok"
 

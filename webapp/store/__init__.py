@@ -15,13 +15,15 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import redis
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
+from redis.cluster import RedisCluster
 from redis.lock import Lock
+
+from .connect import Client, connect
 
 PREFIX = "portal:"
 # What is kept beside a session under its handle; all of it ends with the session.
@@ -76,7 +78,7 @@ def global_key(*parts: str) -> str:
 class Store:
     """Sealed JSON values with TTLs, per-session key sets and locks, on one Redis client."""
 
-    def __init__(self, client: redis.Redis, cipher: Cipher) -> None:
+    def __init__(self, client: Client, cipher: Cipher) -> None:
         self.client = client
         self.cipher = cipher
 
@@ -99,8 +101,14 @@ class Store:
         return self.unseal(_raw(self.client.get(key)), key)
 
     def get_many(self, keys: Sequence[str]) -> list[Any | None]:
-        """Several sealed values in one round trip (keys of one session, or on one node)."""
-        blobs = self.client.mget(keys) if keys else []
+        """Several sealed values: one round trip, or one per node holding them (Cluster)."""
+        if not keys:
+            blobs: list[Any] = []
+        elif isinstance(self.client, RedisCluster):
+            # Keys of several sessions lie in several slots, which one MGET may not span.
+            blobs = self.client.mget_nonatomic(keys)
+        else:
+            blobs = self.client.mget(keys)
         return [self.unseal(_raw(blob), key) for key, blob in zip(keys, blobs, strict=True)]
 
     def put(self, key: str, value: Any, ttl: float, *, xx: bool = False) -> bool:
@@ -124,7 +132,7 @@ class Store:
         pipe.execute()
 
     def delete(self, *keys: str) -> None:
-        """Delete keys (no-op for none)."""
+        """Delete keys (no-op for none; in a cluster, one DEL per slot)."""
         if keys:
             self.client.delete(*keys)
 
@@ -150,12 +158,6 @@ def get_store() -> Store:
 
 
 def init_app(app: Flask) -> None:
-    """Build the Redis client (short timeouts: an outage answers 503 quickly) and the cipher."""
-    client = redis.Redis.from_url(
-        app.config["REDIS_URL"],
-        socket_connect_timeout=1,
-        socket_timeout=1,
-        health_check_interval=15,
-    )
+    """Build the Redis client for the configured mode (see connect) and the cipher."""
     cipher = Cipher(app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"])
-    app.extensions["webapp.store"] = Store(client, cipher)
+    app.extensions["webapp.store"] = Store(connect(app.config), cipher)
