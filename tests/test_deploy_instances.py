@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from devstack.deploying import HOST, browser, gunicorn, nginx_in_front, portal_env
 from devstack.processes import free_port
 from devstack.testing import USERS, AuthActions, csrf_token
-from tests.test_deploy import HOST, browser, gunicorn, nginx_in_front, portal_env
 
 pytestmark = pytest.mark.deploy
 
