@@ -240,3 +240,20 @@ def csrf_token(page: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+def concurrent_pages(app: Flask, cookie: str, count: int, path: str = "/") -> list[str]:
+    """GET path with one session cookie from count threads at once; the pages they got."""
+    pages: list[str] = []
+
+    def view() -> None:
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        pages.append(other.get(path).get_data(as_text=True))
+
+    threads = [threading.Thread(target=view) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return pages

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from devstack.testing import TENANT, AuthActions, app_config
+from devstack.testing import TENANT, AuthActions, app_config, concurrent_pages
 from webapp import create_app, credentials, store
 
 ACCOUNT = "123456789012"
@@ -145,20 +143,8 @@ def test_impossible_renewal_sends_to_sign_in_without_a_loop(devstack, redis_serv
 def test_two_concurrent_requests_make_one_sts_call(app, client, auth, devstack):
     auth.login("bob")
     devstack.aws("POST", "_devstack/misbehave", json={"sts_delay_ms": 400})
-    cookie = client.get_cookie("session").value
-    results = []
-
-    def view() -> None:
-        other = app.test_client()
-        other.set_cookie("session", cookie)
-        results.append(other.get("/").get_data(as_text=True))
-
-    threads = [threading.Thread(target=view) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all("assumed-role/portal-reader/" in page for page in results)
+    results = concurrent_pages(app, client.get_cookie("session").value, 2)
+    assert len(results) == 2 and all("assumed-role/portal-reader/" in page for page in results)
     assert sts_stats(devstack) == {"ok": 1}
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from devstack.testing import SECRET_KEY, TENANT, AuthActions, app_config, csrf_token
+from devstack.testing import (
+    SECRET_KEY,
+    TENANT,
+    AuthActions,
+    app_config,
+    concurrent_pages,
+    csrf_token,
+)
 from webapp import create_app, session_index, store
 from webapp.store import Cipher
 
@@ -157,18 +163,7 @@ def test_concurrent_requests_renew_once_under_the_session_lock(app, client, auth
     cookie = client.get_cookie("session").value
     devstack.idp("POST", "_devstack/slow", json={"token_ms": 300})
     travel(16 * 60)
-    pages = []
-
-    def view() -> None:
-        other = app.test_client()
-        other.set_cookie("session", cookie)
-        pages.append(other.get("/").get_data(as_text=True))
-
-    threads = [threading.Thread(target=view) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    pages = concurrent_pages(app, cookie, 3)
     assert len(pages) == 3 and all("Signed in as" in page for page in pages)
     assert refresh_grants(devstack) == 1  # one grant; the others adopted its stored tokens
 
