@@ -10,6 +10,7 @@ import requests
 from flask import Blueprint, Flask, current_app, render_template
 
 from . import clock, credentials, sessions
+from .config import discovery_url
 from .store import get_store
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,7 @@ def _idp() -> str:
             issuer = current_app.config["AUTH0_ISSUER"]
             cache["result"] = _check(
                 "identity_provider",
-                lambda: requests.get(
-                    f"{issuer}.well-known/openid-configuration", timeout=2
-                ).raise_for_status(),
+                lambda: requests.get(discovery_url(issuer), timeout=2).raise_for_status(),
             )
             cache["at"] = now
         result: str = cache["result"]

@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import clock
 
+MISSING = object()
+
+
+def get_claim(claims: Mapping[str, Any], name: str) -> Any:
+    """A claim by name, or by dotted path into nested objects; None when absent.
+
+    A name present at the top level wins, so namespaced claims such as Auth0's
+    `https://aws-portal.example/roles` (dots and all) read as themselves; otherwise
+    `realm_access.roles` reads claims["realm_access"]["roles"] (Keycloak), and
+    `resource_access.CLIENT.roles` one level deeper. Only objects are walked, never lists.
+    """
+    if name in claims:
+        return claims[name]
+    value: Any = claims
+    for part in name.split("."):
+        value = value.get(part, MISSING) if isinstance(value, Mapping) else MISSING
+        if value is MISSING:
+            return None
+    return value
+
 
 def user_from(claims: dict[str, Any], roles_claim: str) -> dict[str, Any]:
-    """The session's user: who, their roles (from roles_claim) and their IdP session id."""
-    roles = claims.get(roles_claim)
+    """The session's user: who, their roles (from roles_claim, a name or dotted path), sid."""
+    roles = get_claim(claims, roles_claim)
     return {
         "iss": claims["iss"],
         "sub": claims["sub"],

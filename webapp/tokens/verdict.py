@@ -100,8 +100,8 @@ def _iss(iss: Any, provider_url: str) -> Finding:
         which = "ends" if iss.endswith("/") else "does not end"
         detail = (
             f"The token's issuer {show(iss)} {which} with '/' but the provider URL "
-            f"{show(provider_url)} differs: STS needs an exact match, trailing slash included. "
-            f"Auth0 issuers end with '/', so the provider URL should be {show(iss)}."
+            f"{show(provider_url)} differs: STS needs an exact match, trailing slash included, "
+            f"so the provider URL should be {show(iss)}, as the IdP spells its issuer."
         )
     else:
         detail = (
