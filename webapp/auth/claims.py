@@ -16,10 +16,11 @@ def get_claim(claims: Mapping[str, Any], name: str) -> Any:
     A name present at the top level wins, so namespaced claims such as Auth0's
     `https://aws-portal.example/roles` (dots and all) read as themselves; otherwise
     `realm_access.roles` reads claims["realm_access"]["roles"] (Keycloak), and
-    `resource_access.CLIENT.roles` one level deeper. Only objects are walked, never lists.
+    `resource_access.CLIENT.roles` one level deeper. Only objects are walked, never lists, and
+    a URL-shaped name (a namespaced claim, "://" in it) is only ever read as itself.
     """
-    if name in claims:
-        return claims[name]
+    if name in claims or "://" in name:
+        return claims.get(name)
     value: Any = claims
     for part in name.split("."):
         value = value.get(part, MISSING) if isinstance(value, Mapping) else MISSING
