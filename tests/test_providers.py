@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import subprocess
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
-from devstack.processes import spawn
-from devstack.testing import TENANT, AuthActions, Devstack, app_config
+from devstack.processes import free_port, spawn
+from devstack.testing import (
+    ROOT,
+    SEED,
+    TENANT,
+    USERS,
+    AuthActions,
+    Devstack,
+    app_config,
+    form_action,
+    hidden_fields,
+    stored_session,
+)
 from webapp import create_app
 
 pytestmark = pytest.mark.devstack
@@ -87,3 +103,156 @@ def test_an_issuer_spelled_unlike_discovery_refuses_sign_in_in_one_line(
     line = record.getMessage()
     assert "\n" not in line and repr(wrong) in line and repr(idp.issuer) in line
     assert "differ only by the trailing slash" in line
+
+
+# --- A provider nobody here wrote: panva's oidc-provider (npm), run with Node -----------------
+PROVIDER_DIR = ROOT / "devstack" / "oidc_provider"
+PORTAL = "http://localhost"  # the test client's own name: its callback and its home page
+ROLE_RULES = """
+[[rules]]
+claim = "realm_access.roles"
+match = "contains"
+value = "admin"
+role_arn = "arn:aws:iam::123456789012:role/portal-admin"
+
+[[rules]]
+claim = "realm_access.roles"
+match = "contains"
+value = "reader"
+role_arn = "arn:aws:iam::123456789012:role/portal-reader"
+"""
+NODE_CLIENT = {"client_id": "keycloak-style-portal", "client_secret": "node-provider-secret"}
+
+
+@pytest.fixture(scope="module")
+def node_idp(devstack):
+    """oidc-provider on a free port, issuer without '/', trusted by the devstack AWS."""
+    node = shutil.which("node")
+    if node is None or not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("Node and oidc-provider are needed: run .ci/setup.sh test")
+    port = free_port()
+    config = {
+        "port": port,
+        "client": {
+            **NODE_CLIENT,
+            "redirect_uris": [f"{PORTAL}/callback"],
+            "post_logout_redirect_uris": [f"{PORTAL}/"],
+        },
+        "users": SEED["users"],
+    }
+    env = {**os.environ, "PROVIDER_CONFIG": json.dumps(config)}
+    proc = subprocess.Popen(
+        [node, "server.mjs"], cwd=PROVIDER_DIR, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("oidc-provider ready "), line
+        issuer = line.split()[-1]
+        devstack.aws(
+            "POST",
+            "_devstack/providers",
+            json={"url": issuer, "client_id": NODE_CLIENT["client_id"]},
+        )
+        yield issuer
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+@pytest.fixture
+def node_app(node_idp, devstack, redis_server, tmp_path):
+    redis_server.client().flushdb()
+    rules = tmp_path / "rules.toml"
+    rules.write_text(ROLE_RULES)
+    config = app_config(devstack, redis_server, ROLE_RULES=str(rules), SESSION_IDLE_MINUTES=240)
+    for name in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET", "AUDIENCE", "ROLES_CLAIM"):
+        config.pop(f"AUTH0_{name}")
+    config.update(
+        OIDC_ISSUER=node_idp,
+        OIDC_CLIENT_ID=NODE_CLIENT["client_id"],
+        OIDC_CLIENT_SECRET=NODE_CLIENT["client_secret"],
+        OIDC_ROLES_CLAIM="realm_access.roles",
+    )
+    return create_app(config)
+
+
+def node_sign_in(browser: requests.Session, authorize_url: str, username: str) -> str:
+    """Through oidc-provider's login form, as a browser would; the callback path and query."""
+    page = browser.get(authorize_url, timeout=10)  # /auth → /interaction/UID
+    assert page.status_code == 200 and "/interaction/" in page.url, page.text[:300]
+    answer = browser.post(
+        form_action(page.text, page.url),
+        data={"username": username, "password": USERS[username]["password"]},
+        allow_redirects=False,
+        timeout=10,
+    )
+    while answer.headers.get("Location", "").startswith("http://127.0.0.1"):
+        answer = browser.get(answer.headers["Location"], allow_redirects=False, timeout=10)
+    location = urlsplit(answer.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{PORTAL}/callback"
+    return f"{location.path}?{location.query}"
+
+
+def test_sign_in_assume_renew_and_sign_out_against_oidc_provider(
+    node_app, node_idp, devstack, travel
+):
+    client = node_app.test_client()
+    auth = AuthActions(client, devstack)
+    discovery = requests.get(node_idp + "/.well-known/openid-configuration", timeout=5).json()
+    assert discovery["issuer"] == node_idp and not node_idp.endswith("/")
+
+    # Sign in: bob's roles come from realm_access.roles, and the rule gives him the reader role.
+    authorize_url = auth.start()
+    assert authorize_url.startswith(discovery["authorization_endpoint"] + "?")
+    assert client.get(node_sign_in(auth.browser, authorize_url, "bob")).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Signed in as Bob Reader" in page
+    assert "assumed-role/portal-reader/" in page  # STS took oidc-provider's ID token
+    stored = stored_session(node_app, client)
+    assert stored["user"]["iss"] == node_idp and stored["user"]["roles"] == ["reader"]
+    first_refresh = stored["tokens"]["refresh_token"]
+    assert first_refresh
+
+    # Renew twice (roles older than ROLES_MAX_AGE_MINUTES): rotation hands out a new refresh
+    # token each time, and the portal must keep the newest or the second renewal would fail.
+    travel(20 * 60)
+    assert "Signed in as Bob Reader" in client.get("/").get_data(as_text=True)
+    second_refresh = stored_session(node_app, client)["tokens"]["refresh_token"]
+    assert second_refresh and second_refresh != first_refresh
+    travel(40 * 60)
+    assert "Signed in as Bob Reader" in client.get("/").get_data(as_text=True)
+    third = stored_session(node_app, client)["tokens"]
+    assert third["refresh_token"] not in (first_refresh, second_refresh)
+    # Near the credentials' expiry they are assumed again, with the renewed ID token.
+    ok_before = devstack.sts_stats().get("ok", 0)
+    travel(3600 - 200)
+    assert "assumed-role/portal-reader/" in client.get("/").get_data(as_text=True)
+    assert devstack.sts_stats().get("ok", 0) == ok_before + 1
+
+    # Sign out: RP-initiated logout at oidc-provider's end_session_endpoint.
+    held = stored_session(node_app, client)["tokens"]["id_token"]
+    out = auth.logout()
+    location = urlsplit(out.headers["Location"])
+    assert (
+        f"{location.scheme}://{location.netloc}{location.path}"
+        == (discovery["end_session_endpoint"])
+    )
+    params = parse_qs(location.query)
+    assert params["post_logout_redirect_uri"] == [f"{PORTAL}/"]
+    assert params["client_id"] == [NODE_CLIENT["client_id"]]
+    assert params["id_token_hint"] == [held]
+    confirm = auth.browser.get(out.headers["Location"], timeout=10)
+    assert confirm.status_code == 200, confirm.text[:300]
+    form = hidden_fields(confirm.text)
+    done = auth.browser.post(
+        form_action(confirm.text, confirm.url),
+        data={**form, "logout": "yes"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert done.status_code in (302, 303) and done.headers["Location"] == f"{PORTAL}/"
+    assert "Signed in as" not in client.get("/").get_data(as_text=True)
+    # The provider's session is over too: signing in again asks for the password.
+    again = auth.browser.get(auth.start(), timeout=10)
+    assert "/interaction/" in again.url and 'name="password"' in again.text

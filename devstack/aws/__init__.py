@@ -5,6 +5,7 @@ moto keeps its state in process-wide backends, so run one LocalAWS per process a
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -15,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .front import Front
 from .moto_fixes import patch_signature_check
-from .seeding import Seeder
+from .seeding import Seeder, trust_provider
 from .state import FrontState
 from .sts import WebIdentitySts
 
@@ -86,6 +87,7 @@ class LocalAWS:
             if "user_prefix_bucket" in role
         }
         front = Front(moto_url, sts, self.state, prefix_buckets)
+        front.add_provider = functools.partial(trust_provider, sts.iam, self.seed)
         self._server = make_server(self.host, self._requested_port, front, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -28,6 +29,9 @@ NOT_LISTING = {
 
 class Front:
     """WSGI app in front of moto; see the module docstring for what it answers itself."""
+
+    # (issuer URL, client ID) -> provider ARN; set by LocalAWS for POST /_devstack/providers.
+    add_provider: Callable[[str, str], str] | None = None
 
     def __init__(
         self, moto_url: str, sts: WebIdentitySts, state: FrontState, prefix_buckets: dict[str, str]
@@ -93,7 +97,7 @@ class Front:
         return Response(xml, 200, content_type="text/xml")
 
     def devstack(self, request: Request) -> Response:
-        """GET stats, GET credentials, POST reset, POST misbehave, POST clock."""
+        """GET stats, GET credentials, POST reset, POST misbehave, POST providers, POST clock."""
         name = request.path.removeprefix("/_devstack/")
         if name == "stats" and request.method == "GET":
             return Response(json.dumps(self.state.stats()), content_type="application/json")
@@ -114,6 +118,20 @@ class Front:
                 if "latency_ms" in switches:
                     self.state.latency_ms = int(switches["latency_ms"] or 0)
             return Response('{"status": "ok"}', content_type="application/json")
+        if name == "providers" and request.method == "POST" and self.add_provider is not None:
+            # {"url": issuer, "client_id": …}: an IAM OIDC provider, trusted by every role.
+            body = request.get_json(force=True, silent=True)
+            url, client_id = (
+                body.get(k) if isinstance(body, dict) else None for k in ("url", "client_id")
+            )
+            if not isinstance(url, str) or "://" not in url or not isinstance(client_id, str):
+                return Response(
+                    json.dumps({"error": "expected a JSON object with url and client_id"}),
+                    400,
+                    content_type="application/json",
+                )
+            arn = self.add_provider(url, client_id)
+            return Response(json.dumps({"arn": arn}), content_type="application/json")
         if name == "clock" and request.method == "POST":
             # {"offset": seconds}: move the front's clock, e.g. past a presigned URL's expiry.
             body = request.get_json(force=True, silent=True)

@@ -37,6 +37,30 @@ def trust_policy(role: dict[str, Any], provider_arn: str, names: dict[str, str])
     return {"Version": "2012-10-17", "Statement": [statement]}
 
 
+def trust_provider(iam: Any, seed: dict[str, Any], url: str, client_id: str) -> str:
+    """Create an IAM OIDC provider for another issuer; every web-identity role trusts it too.
+
+    Each role gets one more trust statement, its seed conditions written for this provider
+    ({provider} is url without its scheme, {client_id} this client). Returns the provider ARN.
+    """
+    arn = iam.create_open_id_connect_provider(
+        Url=url, ClientIDList=[client_id], ThumbprintList=["0" * 40]
+    )["OpenIDConnectProviderArn"]
+    names = {
+        "provider": url.split("://", 1)[1],
+        "client_id": client_id,
+        "account_id": seed["aws"]["account_id"],
+    }
+    for role in seed["aws"]["roles"]:
+        if "trust_service" in role:
+            continue
+        document = iam.get_role(RoleName=role["name"])["Role"]["AssumeRolePolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        document["Statement"] += trust_policy(role, arn, names)["Statement"]
+        iam.update_assume_role_policy(RoleName=role["name"], PolicyDocument=json.dumps(document))
+    return str(arn)
+
+
 class Seeder:
     """Seeds one moto server over HTTP (before enforcement is on, so any keys will do)."""
 
