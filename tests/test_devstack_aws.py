@@ -28,6 +28,7 @@ from devstack.idp import create_idp_app
 from devstack.testing import SEED, TENANT, USERS, idp_tokens, serve
 
 CLIENT_ID = TENANT["client_id"]
+TAGS = "https://aws.amazon.com/tags"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 HANG_GUARD = 30  # seconds; an upper bound that only stops a hang, never a measurement
@@ -77,7 +78,10 @@ class Issuer:
             "iat": now,
             "exp": now + 3600,
             "email": USERS[user]["email"],
+            # The session tags the devstack IdP sends (like an Auth0 Action).
         }
+        if USERS[user].get("tags"):
+            claims[TAGS] = {"principal_tags": {k: [v] for k, v in USERS[user]["tags"].items()}}
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
@@ -461,6 +465,80 @@ def test_reader_sees_only_own_prefix_of_portal_users(
     alice_s3 = client(aws, "s3", alice)
     assert alice_s3.get_object(Bucket="portal-users", Key="alice/notes.txt")["Body"].read()
     assert error_of(lambda: alice_s3.get_object(Bucket="portal-users", Key="bob/notes.txt"))
+
+
+def test_the_prefix_follows_the_session_tag_not_the_user(aws: LocalAWS, issuer: Issuer) -> None:
+    """The policy reads ${aws:PrincipalTag/username}: whatever the token's sub, the tag decides."""
+    tagged = {"principal_tags": {"username": ["alice"], "team": ["x"]}}
+    creds = assume(aws, issuer.token("bob", **{TAGS: tagged}))["Credentials"]
+    s3 = client(aws, "s3", creds)
+    assert s3.get_object(Bucket="portal-users", Key="alice/notes.txt")["Body"].read()
+    assert error_of(lambda: s3.get_object(Bucket="portal-users", Key="bob/notes.txt"))
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        None,  # no tags claim: the variable has no value, so the statement never applies
+        {"principal_tags": {"team": ["platform"]}},  # other tags only
+        {"principal_tags": {"username": [""]}},  # empty value: "/*" is nobody's prefix
+    ],
+)
+def test_without_the_username_tag_no_user_prefix_is_readable(
+    aws: LocalAWS, issuer: Issuer, tags: dict[str, Any] | None
+) -> None:
+    creds = assume(aws, issuer.token("bob", **{TAGS: tags}))["Credentials"]
+    s3 = client(aws, "s3", creds)
+    for call in (
+        lambda: s3.get_object(Bucket="portal-users", Key="bob/notes.txt"),
+        lambda: s3.list_objects_v2(Bucket="portal-users", Prefix="bob/"),
+        lambda: s3.list_objects_v2(Bucket="portal-users"),
+    ):
+        assert error_of(call)[:1] == ("AccessDenied",)
+    # The rest of the role's policy still holds.
+    assert s3.list_objects_v2(Bucket="shared-docs")["KeyCount"] == 12
+
+
+def test_a_tag_is_a_prefix_of_its_own_not_of_longer_names(aws: LocalAWS, issuer: Issuer) -> None:
+    s3 = client(aws, "s3", assume(aws, issuer.token("bob"))["Credentials"])
+    for prefix in ("bo", "bobby/", "bob"):
+        assert error_of(lambda p=prefix: s3.list_objects_v2(Bucket="portal-users", Prefix=p))
+    assert s3.list_objects_v2(Bucket="portal-users", Prefix="bob/reports/")["KeyCount"] == 1
+
+
+@pytest.mark.parametrize(
+    ("claim", "says"),
+    [
+        ("not an object", "principal_tags"),
+        ({"principal_tags": ["username", "bob"]}, "principal_tags"),
+        ({"principal_tags": {"username": "bob"}}, "tag 'username' must have exactly one"),
+        ({"principal_tags": {"username": ["bob", "alice"]}}, "exactly one string value"),
+        ({"principal_tags": {"username": [7]}}, "exactly one string value"),
+        ({"principal_tags": {"k" * 129: ["v"]}}, "is not allowed"),
+        ({"principal_tags": {"": ["v"]}}, "is not allowed"),
+        ({"principal_tags": {"aws:username": ["bob"]}}, "tag key 'aws:username'"),
+        ({"principal_tags": {"user*": ["bob"]}}, "tag key 'user*'"),
+        ({"principal_tags": {"username": ["b" * 257]}}, "value of tag 'username'"),
+        ({"principal_tags": {"username": ["*"]}}, "value of tag 'username'"),
+        ({"principal_tags": {"Team": ["a"], "team": ["b"]}}, "duplicate tag key 'team'"),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": ["cost"]}, "'cost'"),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": "team"}, "list of tag keys"),
+    ],
+)
+def test_malformed_session_tags_are_refused_like_sts(
+    aws: LocalAWS, issuer: Issuer, claim: Any, says: str
+) -> None:
+    code, message, status = error_of(lambda: assume(aws, issuer.token("bob", **{TAGS: claim})))
+    assert (code, status) == ("InvalidIdentityToken", 400)
+    assert says in message
+
+
+def test_more_than_fifty_session_tags_are_too_large(aws: LocalAWS, issuer: Issuer) -> None:
+    claim = {"principal_tags": {f"k{i}": ["v"] for i in range(51)}}
+    code, _, _ = error_of(lambda: assume(aws, issuer.token("bob", **{TAGS: claim})))
+    assert code == "PackedPolicyTooLarge"
+    fifty = {"principal_tags": {f"k{i}": ["v"] for i in range(50)}, "transitive_tag_keys": ["k1"]}
+    assert assume(aws, issuer.token("bob", **{TAGS: fifty}))["Credentials"]
 
 
 def test_admin_reads_everything(aws: LocalAWS, admin: dict[str, str]) -> None:

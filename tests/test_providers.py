@@ -209,6 +209,10 @@ def test_sign_in_assume_renew_and_sign_out_against_oidc_provider(
     page = client.get("/").get_data(as_text=True)
     assert "Signed in as Bob Reader" in page
     assert "assumed-role/portal-reader/" in page  # STS took oidc-provider's ID token
+    assert "<code>username=bob</code>" in page  # with its session tags
+    listing = client.get("/resources/s3/portal-users?prefix=bob/")
+    assert listing.status_code == 200 and "notes.txt" in listing.get_data(as_text=True)
+    assert client.get("/resources/s3/portal-users?prefix=alice/").status_code == 403
     stored = stored_session(node_app, client)
     assert stored["user"]["iss"] == node_idp and stored["user"]["roles"] == ["reader"]
     first_refresh = stored["tokens"]["refresh_token"]
@@ -256,3 +260,17 @@ def test_sign_in_assume_renew_and_sign_out_against_oidc_provider(
     # The provider's session is over too: signing in again asks for the password.
     again = auth.browser.get(auth.start(), timeout=10)
     assert "/interaction/" in again.url and 'name="password"' in again.text
+
+
+def test_home_and_admin_token_page_show_the_session_tags(client, auth, devstack):
+    auth.login("alice")
+    home = client.get("/").get_data(as_text=True)
+    assert "Session tags" in home
+    assert "<code>username=alice</code>, <code>team=platform</code>" in home
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    assert "<code>username=alice</code>, <code>team=platform</code>" in page
+    assert "Session tags" in page and "sts:TagSession" in page  # the verdict's finding
+    # carol's token carries no tags claim: no row on her home page.
+    other = AuthActions(client.application.test_client(), devstack)
+    other.login("carol")
+    assert "Session tags" not in other.client.get("/").get_data(as_text=True)

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, unquote
 from werkzeug.wrappers import Request, Response
 
 from . import federation
+from .abac import is_allowed, s3_request
 from .errors import StsError
 from .presigned import PresignedUrls, S3Error
 from .proxy import S3_DENIED, Proxy, unsigned_error
@@ -19,12 +20,6 @@ from .state import FrontState
 from .sts import WebIdentitySts
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
-# S3 GETs on a bucket with these sub-resources are not listings, so the prefix rule does not apply.
-NOT_LISTING = {
-    "location", "acl", "policy", "policyStatus", "tagging", "versioning", "uploads", "cors",
-    "website", "lifecycle", "logging", "notification", "encryption", "replication",
-    "ownershipControls", "accelerate", "publicAccessBlock", "object-lock",
-}  # fmt: skip
 
 
 class Front:
@@ -34,12 +29,16 @@ class Front:
     add_provider: Callable[[str, str], str] | None = None
 
     def __init__(
-        self, moto_url: str, sts: WebIdentitySts, state: FrontState, prefix_buckets: dict[str, str]
+        self,
+        moto_url: str,
+        sts: WebIdentitySts,
+        state: FrontState,
+        tag_policies: dict[str, list[dict[str, Any]]],
     ) -> None:
         self.moto_url = moto_url
         self.sts = sts
         self.state = state
-        self.prefix_buckets = prefix_buckets
+        self.tag_policies = tag_policies  # role name -> statements using ${aws:PrincipalTag/…}
         self.proxy = Proxy(moto_url)
         self.presigned = PresignedUrls(state, sts.credentials, self.proxy)
 
@@ -68,17 +67,17 @@ class Front:
             return unsigned_error(request, params)
         if signed and signed.group(2) == "s3" and "X-Amz-Signature" in params:
             return self.presigned_s3(request, body)
-        if signed and signed.group(2) == "s3" and not self.prefix_allowed(request, signed.group(1)):
+        if signed and signed.group(2) == "s3" and not self.tags_allow(request, signed.group(1)):
             return Response(S3_DENIED, 403, content_type="application/xml")
         return self.proxy.forward(request, body)
 
     def presigned_s3(self, request: Request, body: bytes) -> Response:
-        """A presigned URL: S3's signature checks, the prefix rule, then moto's policy check."""
+        """A presigned URL: S3's signature checks, the principal-tag rules, then moto's policy."""
         try:
             presigned = self.presigned.verify(request)
         except S3Error as error:
             return error.response()
-        if not self.prefix_allowed(request, presigned.access_key):
+        if not self.tags_allow(request, presigned.access_key):
             return Response(S3_DENIED, 403, content_type="application/xml")
         return self.presigned.forward(request, body, presigned)
 
@@ -167,24 +166,31 @@ class Front:
             return Response(str(error), 400, content_type="text/plain")
         return Response("Unsupported federation request", 400, content_type="text/plain")
 
-    def prefix_allowed(self, request: Request, access_key_id: str) -> bool:
-        """Emulate `${aws:PrincipalTag/username}/` scoping that moto's IAM cannot evaluate."""
+    def tags_allow(self, request: Request, access_key_id: str) -> bool:
+        """Evaluate the role's ${aws:PrincipalTag/…} statements that moto cannot (abac.py)."""
         with self.state.lock:
             session = self.state.sessions.get(access_key_id)
-        bucket = self.prefix_buckets.get(session.role_name) if session else None
+        statements = self.tag_policies.get(session.role_name) if session else None
+        if session is None or statements is None:
+            return True
+        bucket, key = _bucket_and_key(request)
         if bucket is None:
             return True
-        host = request.host.split(":")[0]
-        path = unquote(request.path)
-        if host.startswith(bucket + "."):
-            key = path.lstrip("/")
-        elif path == f"/{bucket}" or path.startswith(f"/{bucket}/"):
-            key = path[len(bucket) + 2 :]
-        else:
+        asked = s3_request(request.method, key, dict(request.args))
+        if asked is None:
             return True
-        own = f"{session.username}/" if session.username else None
-        if key:
-            return own is not None and key.startswith(own)
-        if request.method == "GET" and not NOT_LISTING & set(request.args):
-            return own is not None and request.args.get("prefix", "").startswith(own)
-        return True
+        action, prefix = asked
+        resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
+        context = {"s3:prefix": prefix} if prefix is not None else {}
+        return is_allowed(statements, session.tags, action, resource, context)
+
+
+def _bucket_and_key(request: Request) -> tuple[str | None, str]:
+    """The bucket and key of an S3 request: path-style, or virtual-hosted as BUCKET.localhost."""
+    host = request.host.split(":")[0]
+    path = unquote(request.path)
+    if host.endswith(".localhost"):
+        bucket = host.split(".", 1)[0]
+        return bucket, path.lstrip("/")
+    bucket, _, key = path.lstrip("/").partition("/")
+    return (bucket or None), key

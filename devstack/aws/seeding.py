@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from botocore.credentials import Credentials
 
+from .abac import uses_tags, widen
+
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 
 
@@ -61,6 +63,16 @@ def trust_provider(iam: Any, seed: dict[str, Any], url: str, client_id: str) -> 
     return str(arn)
 
 
+def tag_policies(seed: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Role name -> inline policy statements, for the roles whose policy reads principal tags."""
+    names = {"account_id": seed["aws"]["account_id"]}
+    return {
+        role["name"]: expand(role["statements"], names)
+        for role in seed["aws"]["roles"]
+        if uses_tags(role.get("statements", []))
+    }
+
+
 class Seeder:
     """Seeds one moto server over HTTP (before enforcement is on, so any keys will do)."""
 
@@ -104,7 +116,10 @@ class Seeder:
                 MaxSessionDuration=role.get("max_session_duration", 3600),
             )
             if role.get("statements"):
-                document = {"Version": "2012-10-17", "Statement": expand(role["statements"], names)}
+                # moto cannot evaluate ${aws:PrincipalTag/…}: it gets the widened statements
+                # and the front evaluates the real ones (devstack/aws/abac.py).
+                statements = expand(role["statements"], names)
+                document = {"Version": "2012-10-17", "Statement": widen(statements)}
                 iam.put_role_policy(
                     RoleName=role["name"], PolicyName="portal", PolicyDocument=json.dumps(document)
                 )

@@ -15,6 +15,7 @@ from flask import current_app
 from .signing import Signer
 
 EXTENSION = "devstack.idp"
+TAGS_CLAIM = "https://aws.amazon.com/tags"
 STYLES = ("auth0", "oidc")  # issuer with or without its trailing '/' (see create_idp_app)
 
 
@@ -156,6 +157,9 @@ class IdpState:
             claims["email_verified"] = bool(user.get("email_verified", True))
         # Auth0 adds namespaced claims from an Action regardless of scope.
         claims[self.tenant["roles_claim"]] = list(user.get("roles", []))
+        if user.get("tags"):  # STS session tags, as an Auth0 Action would add them
+            principal_tags = {str(k): [str(v)] for k, v in user["tags"].items()}
+            claims[TAGS_CLAIM] = {"principal_tags": principal_tags}
         return claims
 
 

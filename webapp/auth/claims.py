@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import clock
+from ..tokens.tags import get_session_tags
 
 MISSING = object()
 
@@ -39,6 +40,7 @@ def user_from(claims: dict[str, Any], roles_claim: str) -> dict[str, Any]:
         "email": str(claims.get("email") or ""),
         "roles": [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else [],
         "sid": str(claims.get("sid") or ""),
+        "tags": get_session_tags(claims),  # STS session tags: what ${aws:PrincipalTag/…} reads
     }
 
 
