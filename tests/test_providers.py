@@ -274,3 +274,17 @@ def test_home_and_admin_token_page_show_the_session_tags(client, auth, devstack)
     other = AuthActions(client.application.test_client(), devstack)
     other.login("carol")
     assert "Session tags" not in other.client.get("/").get_data(as_text=True)
+
+
+def test_without_a_logout_endpoint_sign_out_goes_home(app, client, auth):
+    """Google's discovery names no end_session_endpoint, and /v2/logout is Auth0's alone."""
+    auth.login("bob")
+    oauth_client = app.extensions["webapp.auth"]["client"]
+    oauth_client.load_server_metadata()
+    issuer = app.config["AUTH0_ISSUER"].rstrip("/")
+    # As Google's discovery would read: another token endpoint layout, no end_session_endpoint.
+    oauth_client.server_metadata["token_endpoint"] = issuer + "/token"
+    oauth_client.server_metadata.pop("end_session_endpoint", None)
+    out = auth.logout()
+    assert out.status_code == 302 and out.headers["Location"] == "http://localhost/"
+    assert "Signed in as" not in client.get("/").get_data(as_text=True)

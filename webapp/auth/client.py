@@ -94,8 +94,11 @@ def check_reachable() -> None:
     state["reachable_at"] = clock.now()
 
 
-def get_end_session_endpoint() -> str | None:
-    """The IdP's RP-initiated logout endpoint, when its discovery document advertises one."""
+def get_sign_out_url() -> tuple[str, str] | None:
+    """Where the IdP ends its own session: ("oidc", end_session_endpoint) when discovery names
+    one (RP-initiated logout), ("auth0", ISSUER/v2/logout) for an Auth0 tenant without it, None
+    for other IdPs without one (Google) or when the IdP cannot be asked right now.
+    """
     try:
         with idp_call():
             metadata = get_client().load_server_metadata()
@@ -103,7 +106,10 @@ def get_end_session_endpoint() -> str | None:
         return None
     endpoint = metadata.get("end_session_endpoint")
     if isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")):
-        return endpoint
+        return "oidc", endpoint
+    base = current_app.config["AUTH0_ISSUER"].rstrip("/") + "/"
+    if metadata.get("token_endpoint") == base + "oauth/token":  # Auth0's endpoint layout
+        return "auth0", base + "v2/logout"
     return None
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.base_client import OAuthError
@@ -28,7 +27,7 @@ from .client import (
     IssuerMismatch,
     check_reachable,
     get_client,
-    get_end_session_endpoint,
+    get_sign_out_url,
     idp_call,
 )
 from .renewal import verify
@@ -148,10 +147,11 @@ def _denied(error: str, description: str, pending: dict[str, Any] | None) -> Any
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the server session, then end the IdP session and come back home.
+    """End the server session, then the IdP's session, and come back home.
 
     OpenID Connect RP-initiated logout when the IdP's discovery document advertises an
-    end_session_endpoint; Auth0's /v2/logout otherwise (tenants without that switched on).
+    end_session_endpoint; Auth0's /v2/logout for a tenant without it; otherwise (an IdP with
+    no logout endpoint, or one that cannot be reached) straight home.
     """
     sub = (sessions.get_user() or {}).get("sub")
     id_token = (session.get("tokens") or {}).get("id_token")
@@ -160,11 +160,14 @@ def logout() -> Any:
     audit.record("sign_out", actor=sub)
     home = url_for("pages.index", _external=True)
     client_id = current_app.config["AUTH0_CLIENT_ID"]
-    endpoint = get_end_session_endpoint()
-    if endpoint is None:
-        query = urlencode({"client_id": client_id, "returnTo": home})
-        return redirect(f"{current_app.config['AUTH0_ISSUER'].rstrip('/')}/v2/logout?{query}")
-    params = {"client_id": client_id, "post_logout_redirect_uri": home}
+    target = get_sign_out_url()
+    if target is None:
+        log.info("the identity provider offers no sign-out endpoint; its session stays open")
+        return redirect(home)
+    kind, url = target
+    if kind == "auth0":
+        return redirect(add_params_to_uri(url, [("client_id", client_id), ("returnTo", home)]))
+    params = [("client_id", client_id), ("post_logout_redirect_uri", home)]
     if id_token:
-        params["id_token_hint"] = id_token
-    return redirect(add_params_to_uri(endpoint, list(params.items())))
+        params.append(("id_token_hint", id_token))
+    return redirect(add_params_to_uri(url, params))
