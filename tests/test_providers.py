@@ -26,6 +26,7 @@ from devstack.testing import (
     stored_session,
 )
 from webapp import create_app
+from webapp.doctor.idp import check_identity_provider
 
 pytestmark = pytest.mark.devstack
 
@@ -288,3 +289,14 @@ def test_without_a_logout_endpoint_sign_out_goes_home(app, client, auth):
     out = auth.logout()
     assert out.status_code == 302 and out.headers["Location"] == "http://localhost/"
     assert "Signed in as" not in client.get("/").get_data(as_text=True)
+
+
+def test_doctor_passes_the_slashless_issuer_spelled_as_discovery_says(oidc_idp):
+    results = check_identity_provider(
+        oidc_idp.issuer, TENANT["client_id"], TENANT["client_secret"], timeout=5
+    )
+    assert [r.status for r in results] == ["pass"] * 4, results
+    wrong = check_identity_provider(
+        oidc_idp.issuer + "/", TENANT["client_id"], TENANT["client_secret"], timeout=5
+    )[0]
+    assert wrong.status == "fail" and "differ only by the trailing slash" in wrong.detail

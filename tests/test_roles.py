@@ -8,6 +8,7 @@ import pytest
 
 from devstack.testing import AuthActions, app_config
 from webapp import create_app, credentials
+from webapp.auth.claims import user_from
 from webapp.config import ConfigError
 from webapp.credentials.roles import Rule, load_rules, roles_for
 
@@ -199,8 +200,6 @@ def test_rule_claims_may_be_dotted_paths_into_nested_objects(claim, claims, valu
 
 
 def test_roles_claim_may_be_a_dotted_path():
-    from webapp.auth.claims import user_from
-
     claims = {"iss": "https://sso.example.com/realms/aws", "sub": "u1", **KEYCLOAK}
     assert user_from(claims, "realm_access.roles")["roles"] == ["reader", "offline_access"]
     assert user_from(claims, "resource_access.aws-portal.roles")["roles"] == ["admin"]
