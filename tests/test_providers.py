@@ -104,6 +104,13 @@ def test_an_issuer_spelled_unlike_discovery_refuses_sign_in_in_one_line(
     line = record.getMessage()
     assert "\n" not in line and repr(wrong) in line and repr(idp.issuer) in line
     assert "differ only by the trailing slash" in line
+    # Nor is such an instance ready, from its first probe on: it stays out of rotation.
+    with caplog.at_level(logging.WARNING, logger="webapp.pages"):
+        ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["identity_provider"] == "failed: IssuerMismatch"
+    (probe,) = [r.getMessage() for r in caplog.records if r.name == "webapp.pages"]
+    assert "\n" not in probe and repr(wrong) in probe and repr(idp.issuer) in probe
 
 
 # --- A provider nobody here wrote: panva's oidc-provider (npm), run with Node -----------------
