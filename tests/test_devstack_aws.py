@@ -23,7 +23,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws import LocalAWS
+from devstack.aws import LocalAWS, abac
 from devstack.idp import create_idp_app
 from devstack.testing import SEED, TENANT, USERS, idp_tokens, serve
 
@@ -865,3 +865,48 @@ def test_latency_switch_slows_every_aws_call_until_reset(
     assert time.monotonic() - started >= 0.3
     requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
     assert aws.state.latency_ms == 0
+
+
+TEAM_POLICY = [
+    {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": "arn:aws:s3:::team-data/${aws:PrincipalTag/team}/*",
+    },
+    {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::team-data",
+        "Condition": {"StringEquals": {"s3:prefix": "${aws:PrincipalTag/team}/"}},
+    },
+    {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::team-data/*/secret/*"},
+]
+
+
+@pytest.mark.parametrize(
+    ("tags", "action", "resource", "context", "allowed"),
+    [
+        ({"team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, True),
+        ({"Team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, True),  # key case
+        ({"team": "ops"}, "s3:PutObject", "arn:aws:s3:::team-data/ops/a.txt", {}, True),
+        ({"team": "ops"}, "s3:DeleteObject", "arn:aws:s3:::team-data/ops/a.txt", {}, False),
+        ({"team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/dev/a.txt", {}, False),
+        ({"team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/secret/k", {}, False),
+        ({}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, False),
+        ({"team": "*"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, False),
+        ({"team": "ops"}, "s3:ListBucket", "arn:aws:s3:::team-data", {"s3:prefix": "ops/"}, True),
+        ({"team": "ops"}, "s3:ListBucket", "arn:aws:s3:::team-data", {"s3:prefix": "ops/x"}, False),
+        ({"team": "ops"}, "s3:ListBucket", "arn:aws:s3:::team-data", {}, False),
+    ],
+)
+def test_principal_tag_variables_are_evaluated_for_any_role_and_tag(
+    tags: dict[str, str], action: str, resource: str, context: dict[str, str], allowed: bool
+) -> None:
+    assert abac.is_allowed(TEAM_POLICY, tags, action, resource, context) is allowed
+
+
+def test_moto_gets_the_policy_widened_and_the_front_the_real_one() -> None:
+    assert abac.uses_tags(TEAM_POLICY) and not abac.uses_tags([{"Resource": "*"}])
+    widened = abac.widen(TEAM_POLICY)
+    assert widened[0]["Resource"] == "arn:aws:s3:::team-data/*/*"
+    assert "Condition" not in widened[1] and "Condition" in TEAM_POLICY[1]
