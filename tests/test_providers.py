@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -309,3 +310,23 @@ def test_doctor_passes_the_slashless_issuer_spelled_as_discovery_says(oidc_idp):
         oidc_idp.issuer + "/", TENANT["client_id"], TENANT["client_secret"], timeout=5
     )[0]
     assert wrong.status == "fail" and "differ only by the trailing slash" in wrong.detail
+
+
+@pytest.mark.parametrize(
+    ("tags", "named"),
+    [
+        ({"principal_tags": {"username": ["bob", "alice"]}}, "'username'"),
+        ({"principal_tags": {"aws:username": ["bob"]}}, "'aws:username'"),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": ["username"]}, "'username'"),
+    ],
+)
+def test_a_token_with_tags_sts_would_refuse_is_not_sent(client, auth, devstack, tags, named):
+    """The home page names the offending tag; STS is never called with the token."""
+    claims = {"https://aws.amazon.com/tags": tags}
+    devstack.idp("POST", "_devstack/misbehave", json={"id_token": {"claims": claims}})
+    auth.login("bob")
+    page = html.unescape(client.get("/").get_data(as_text=True))
+    assert "would be refused by AWS" in page
+    assert "Session tags: " in page and named in page
+    assert devstack.sts_stats().get("ok", 0) == 0
+    assert "<code>username=bob</code>" not in page  # the session has no tags STS would refuse
