@@ -5,7 +5,7 @@ PY := .venv/bin/python
 
 run:
 	@bash .ci/setup.sh run
-	$(PY) -m devstack.demo
+	$(PY) -m devstack.demo $(DEVSTACK_ARGS)
 
 # pytest exits 5 when it collected no test: that is a failure here, like any other non-zero exit.
 test:

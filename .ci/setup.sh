@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the product needs on a fresh Debian machine; idempotent, so every command may call it.
 # Usage: .ci/setup.sh run|test   ("test" also brings headless Chromium for the browser tests, nginx
-# for the deployment tests, and redis-cli and redis-sentinel for the Sentinel and Cluster tests)
+# for the deployment tests, redis-cli and redis-sentinel for the Sentinel and Cluster tests, and
+# Node with panva's oidc-provider, the third-party OpenID provider of tests/test_providers.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
@@ -13,6 +14,7 @@ if [ "$purpose" = test ]; then
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+  command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -40,4 +42,14 @@ if [ ! -e "$stamp" ]; then
   .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
+fi
+
+# The tests' third-party OpenID provider: exactly the npm lock's versions (npm ci checks their
+# integrity hashes). npm ci starts from an empty node_modules, so the stamp inside goes with it.
+if [ "$purpose" = test ]; then
+  node_stamp=devstack/oidc_provider/node_modules/.installed-$(sha256sum < devstack/oidc_provider/package-lock.json | cut -c1-16)
+  if [ ! -e "$node_stamp" ]; then
+    (cd devstack/oidc_provider && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$node_stamp"
+  fi
 fi

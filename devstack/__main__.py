@@ -12,7 +12,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from .aws import LocalAWS
-from .idp import create_idp_app
+from .idp import STYLES, create_idp_app
 from .seed import SEED_FILE, load_seed
 
 HERE = Path(__file__).parent
@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         "--only", choices=("idp", "aws"), help="run one stand-in (outage tests stop them apart)"
     )
     parser.add_argument("--issuer", help="with --only aws: the IdP's issuer URL")
+    parser.add_argument(
+        "--issuer-style",
+        choices=STYLES,
+        default="auth0",
+        help="auth0: issuer http://HOST:PORT/ and sign-out by /v2/logout (default); oidc: issuer "
+        "without the trailing '/' and an end_session_endpoint, like Okta, Entra ID or Keycloak",
+    )
     args = parser.parse_args(argv)
 
     seed = load_seed(args.seed)
@@ -53,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only != "aws":
         idp_server = make_server(args.host, args.idp_port, None, threaded=True)  # port 0 works
         issuer = f"http://{args.host}:{idp_server.server_port}/"
-        idp_server.app = create_idp_app(seed, issuer)
+        if args.issuer_style == "oidc":
+            issuer = issuer.rstrip("/")
+        idp_server.app = create_idp_app(seed, issuer, args.issuer_style)
         threading.Thread(target=idp_server.serve_forever, daemon=True).start()
     else:
         issuer = args.issuer or f"http://{args.host}:{args.idp_port}/"

@@ -1,4 +1,4 @@
-"""`python -m devstack.demo`: Redis, the local IdP and AWS, and the app under gunicorn."""
+"""`python -m devstack.demo [--issuer-style oidc]`: Redis, the local IdP and AWS, and the app."""
 
 from __future__ import annotations
 
@@ -36,10 +36,10 @@ def _start_redis(procs: list[subprocess.Popen]) -> str:
     return url
 
 
-def _start_devstack(procs: list[subprocess.Popen]) -> dict[str, str]:
-    """`python -m devstack` on its default ports; returns the settings it printed."""
+def _start_devstack(procs: list[subprocess.Popen], args: list[str]) -> dict[str, str]:
+    """`python -m devstack ARGS` on its default ports; returns the settings it printed."""
     try:
-        proc, env = spawn()
+        proc, env = spawn(*args)
     except RuntimeError as exc:
         sys.exit(str(exc))
     procs.append(proc)
@@ -54,13 +54,14 @@ def main() -> int:
     try:
         env = dict(os.environ)
         env["REDIS_URL"] = _start_redis(procs)
-        env.update(_start_devstack(procs))
+        # Arguments go to the devstack: `python -m devstack.demo --issuer-style oidc`.
+        env.update(_start_devstack(procs, sys.argv[1:]))
         env.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
         env.update(_read_dotenv(ROOT / ".env"))
         # Like the Auth0 application's Back-Channel Logout URI: signing out at the IdP ends the
         # portal session too.
         requests.post(
-            env["AUTH0_ISSUER"] + "_devstack/backchannel",
+            env["AUTH0_ISSUER"].rstrip("/") + "/_devstack/backchannel",
             json={"urls": [f"http://{APP_ADDRESS}/backchannel-logout"]},
             timeout=5,
         ).raise_for_status()

@@ -85,7 +85,8 @@ class Devstack:
 
     def idp(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Call the IdP over HTTP (path without leading slash)."""
-        response = requests.request(method, self.issuer + path, timeout=10, **kwargs)
+        url = self.issuer.rstrip("/") + "/" + path  # the issuer may end with '/' or not
+        response = requests.request(method, url, timeout=10, **kwargs)
         response.raise_for_status()
         return response
 
@@ -201,11 +202,12 @@ def idp_tokens(issuer: str, username: str, **params: str) -> dict[str, Any]:
         "nonce": secrets.token_urlsafe(8),
         **params,
     }
-    callback = fill_login(requests.Session(), f"{issuer}authorize?{urlencode(query)}", username)
+    base = issuer.rstrip("/") + "/"
+    callback = fill_login(requests.Session(), f"{base}authorize?{urlencode(query)}", username)
     code = parse_qs(urlsplit(callback).query)["code"][0]
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
     auth = (TENANT["client_id"], TENANT["client_secret"])
-    response = requests.post(f"{issuer}oauth/token", data=data, auth=auth, timeout=10)
+    response = requests.post(f"{base}oauth/token", data=data, auth=auth, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -30,6 +30,59 @@ def test_issuer_wins_over_domain_and_loopback_http_is_allowed():
     assert s["AUTH0_ISSUER"] == "http://127.0.0.1:9400/"
 
 
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://acme.okta.com/oauth2/default",
+        "https://login.microsoftonline.com/0d9c2e51-7d3a-4b0f-a2b4-3c9e3c1f7a11/v2.0",
+        "https://sso.example.com/realms/aws",
+        "https://accounts.google.com",
+        "https://acme.eu.auth0.com/",
+    ],
+)
+def test_issuer_is_taken_as_spelled_slash_or_not(issuer):
+    assert config.validate(settings(AUTH0_ISSUER=issuer))["AUTH0_ISSUER"] == issuer
+
+
+def test_oidc_names_are_aliases_of_the_auth0_names():
+    s = config.validate(
+        settings(
+            AUTH0_DOMAIN=None,
+            AUTH0_CLIENT_ID=None,
+            AUTH0_CLIENT_SECRET=None,
+            OIDC_ISSUER="https://sso.example.com/realms/aws",
+            OIDC_CLIENT_ID="portal",
+            OIDC_CLIENT_SECRET="s3cret",
+            OIDC_AUDIENCE="api",
+            OIDC_ROLES_CLAIM="realm_access.roles",
+        )
+    )
+    assert s["AUTH0_ISSUER"] == "https://sso.example.com/realms/aws"
+    assert (s["AUTH0_CLIENT_ID"], s["AUTH0_CLIENT_SECRET"]) == ("portal", "s3cret")
+    assert (s["AUTH0_AUDIENCE"], s["AUTH0_ROLES_CLAIM"]) == ("api", "realm_access.roles")
+    # The same value under both names is fine.
+    assert config.validate(settings(OIDC_CLIENT_ID="client"))["AUTH0_CLIENT_ID"] == "client"
+
+
+@pytest.mark.parametrize(
+    ("alias", "name", "value"),
+    [
+        ("OIDC_ISSUER", "AUTH0_ISSUER", "https://other.example/"),
+        ("OIDC_CLIENT_ID", "AUTH0_CLIENT_ID", "other"),
+        ("OIDC_CLIENT_SECRET", "AUTH0_CLIENT_SECRET", "other-secret"),
+        ("OIDC_ROLES_CLAIM", "AUTH0_ROLES_CLAIM", "groups"),
+    ],
+)
+def test_both_spellings_with_different_values_stop_start_up(alias, name, value):
+    s = settings(AUTH0_ISSUER="https://acme.eu.auth0.com/", AUTH0_ROLES_CLAIM="roles")
+    with pytest.raises(config.ConfigError) as error:
+        config.validate({**s, alias: value})
+    message = str(error.value)
+    assert message.startswith(alias) and name in message and "\n" not in message
+    if "SECRET" in name:
+        assert "other-secret" not in message and "secret" not in message.split(":", 1)[1][-20:]
+
+
 def test_defaults_match_the_documented_contract():
     s = config.validate(settings())
     assert s["AUTH0_ROLES_CLAIM"] == "https://aws-portal.example/roles"
@@ -48,7 +101,7 @@ def test_defaults_match_the_documented_contract():
         ("AUTH0_DOMAIN", "acme.auth0.com/path"),
         ("AUTH0_ISSUER", "http://acme.auth0.com/"),
         ("AUTH0_ISSUER", "http://10.0.0.5:9400/"),
-        ("AUTH0_ISSUER", "https://acme.auth0.com"),
+        ("AUTH0_ISSUER", "https://acme.okta.com/oauth2?x=1"),
         ("AUTH0_ISSUER", "ftp://acme.auth0.com/"),
         ("AUTH0_CLIENT_ID", None),
         ("AUTH0_CLIENT_SECRET", ""),

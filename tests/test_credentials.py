@@ -174,7 +174,7 @@ STS_ERRORS = [
         "InvalidIdentityToken",
         "No OpenIDConnect provider found in your account for x",
         502,
-        "with the trailing slash",
+        "character for character",
     ),
     ("ExpiredTokenException", "Token is expired", 401, "Sign in again"),
     ("IDPRejectedClaim", "Claim rejected", 403, "refused a claim"),

@@ -23,11 +23,12 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 from werkzeug.wrappers import Request, Response
 
-from devstack.aws import LocalAWS
+from devstack.aws import LocalAWS, abac
 from devstack.idp import create_idp_app
 from devstack.testing import SEED, TENANT, USERS, idp_tokens, serve
 
 CLIENT_ID = TENANT["client_id"]
+TAGS = "https://aws.amazon.com/tags"
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 HANG_GUARD = 30  # seconds; an upper bound that only stops a hang, never a measurement
@@ -77,7 +78,10 @@ class Issuer:
             "iat": now,
             "exp": now + 3600,
             "email": USERS[user]["email"],
+            # The session tags the devstack IdP sends (like an Auth0 Action).
         }
+        if USERS[user].get("tags"):
+            claims[TAGS] = {"principal_tags": {k: [v] for k, v in USERS[user]["tags"].items()}}
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
@@ -463,6 +467,80 @@ def test_reader_sees_only_own_prefix_of_portal_users(
     assert error_of(lambda: alice_s3.get_object(Bucket="portal-users", Key="bob/notes.txt"))
 
 
+def test_the_prefix_follows_the_session_tag_not_the_user(aws: LocalAWS, issuer: Issuer) -> None:
+    """The policy reads ${aws:PrincipalTag/username}: whatever the token's sub, the tag decides."""
+    tagged = {"principal_tags": {"username": ["alice"], "team": ["x"]}}
+    creds = assume(aws, issuer.token("bob", **{TAGS: tagged}))["Credentials"]
+    s3 = client(aws, "s3", creds)
+    assert s3.get_object(Bucket="portal-users", Key="alice/notes.txt")["Body"].read()
+    assert error_of(lambda: s3.get_object(Bucket="portal-users", Key="bob/notes.txt"))
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        None,  # no tags claim: the variable has no value, so the statement never applies
+        {"principal_tags": {"team": ["platform"]}},  # other tags only
+        {"principal_tags": {"username": [""]}},  # empty value: "/*" is nobody's prefix
+    ],
+)
+def test_without_the_username_tag_no_user_prefix_is_readable(
+    aws: LocalAWS, issuer: Issuer, tags: dict[str, Any] | None
+) -> None:
+    creds = assume(aws, issuer.token("bob", **{TAGS: tags}))["Credentials"]
+    s3 = client(aws, "s3", creds)
+    for call in (
+        lambda: s3.get_object(Bucket="portal-users", Key="bob/notes.txt"),
+        lambda: s3.list_objects_v2(Bucket="portal-users", Prefix="bob/"),
+        lambda: s3.list_objects_v2(Bucket="portal-users"),
+    ):
+        assert error_of(call)[:1] == ("AccessDenied",)
+    # The rest of the role's policy still holds.
+    assert s3.list_objects_v2(Bucket="shared-docs")["KeyCount"] == 12
+
+
+def test_a_tag_is_a_prefix_of_its_own_not_of_longer_names(aws: LocalAWS, issuer: Issuer) -> None:
+    s3 = client(aws, "s3", assume(aws, issuer.token("bob"))["Credentials"])
+    for prefix in ("bo", "bobby/", "bob"):
+        assert error_of(lambda p=prefix: s3.list_objects_v2(Bucket="portal-users", Prefix=p))
+    assert s3.list_objects_v2(Bucket="portal-users", Prefix="bob/reports/")["KeyCount"] == 1
+
+
+@pytest.mark.parametrize(
+    ("claim", "says"),
+    [
+        ("not an object", "principal_tags"),
+        ({"principal_tags": ["username", "bob"]}, "principal_tags"),
+        ({"principal_tags": {"username": "bob"}}, "tag 'username' must have exactly one"),
+        ({"principal_tags": {"username": ["bob", "alice"]}}, "exactly one string value"),
+        ({"principal_tags": {"username": [7]}}, "exactly one string value"),
+        ({"principal_tags": {"k" * 129: ["v"]}}, "is not allowed"),
+        ({"principal_tags": {"": ["v"]}}, "is not allowed"),
+        ({"principal_tags": {"aws:username": ["bob"]}}, "tag key 'aws:username'"),
+        ({"principal_tags": {"user*": ["bob"]}}, "tag key 'user*'"),
+        ({"principal_tags": {"username": ["b" * 257]}}, "value of tag 'username'"),
+        ({"principal_tags": {"username": ["*"]}}, "value of tag 'username'"),
+        ({"principal_tags": {"Team": ["a"], "team": ["b"]}}, "duplicate tag key 'team'"),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": ["cost"]}, "'cost'"),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": "team"}, "list of tag keys"),
+    ],
+)
+def test_malformed_session_tags_are_refused_like_sts(
+    aws: LocalAWS, issuer: Issuer, claim: Any, says: str
+) -> None:
+    code, message, status = error_of(lambda: assume(aws, issuer.token("bob", **{TAGS: claim})))
+    assert (code, status) == ("InvalidIdentityToken", 400)
+    assert says in message
+
+
+def test_more_than_fifty_session_tags_are_too_large(aws: LocalAWS, issuer: Issuer) -> None:
+    claim = {"principal_tags": {f"k{i}": ["v"] for i in range(51)}}
+    code, _, _ = error_of(lambda: assume(aws, issuer.token("bob", **{TAGS: claim})))
+    assert code == "PackedPolicyTooLarge"
+    fifty = {"principal_tags": {f"k{i}": ["v"] for i in range(50)}, "transitive_tag_keys": ["k1"]}
+    assert assume(aws, issuer.token("bob", **{TAGS: fifty}))["Credentials"]
+
+
 def test_admin_reads_everything(aws: LocalAWS, admin: dict[str, str]) -> None:
     s3 = client(aws, "s3", admin)
     assert s3.list_objects_v2(Bucket="private-finance")["KeyCount"] == 4
@@ -787,3 +865,48 @@ def test_latency_switch_slows_every_aws_call_until_reset(
     assert time.monotonic() - started >= 0.3
     requests.post(aws.endpoint_url + "/_devstack/reset", timeout=5).raise_for_status()
     assert aws.state.latency_ms == 0
+
+
+TEAM_POLICY = [
+    {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": "arn:aws:s3:::team-data/${aws:PrincipalTag/team}/*",
+    },
+    {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "arn:aws:s3:::team-data",
+        "Condition": {"StringEquals": {"s3:prefix": "${aws:PrincipalTag/team}/"}},
+    },
+    {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::team-data/*/secret/*"},
+]
+
+
+@pytest.mark.parametrize(
+    ("tags", "action", "resource", "context", "allowed"),
+    [
+        ({"team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, True),
+        ({"Team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, True),  # key case
+        ({"team": "ops"}, "s3:PutObject", "arn:aws:s3:::team-data/ops/a.txt", {}, True),
+        ({"team": "ops"}, "s3:DeleteObject", "arn:aws:s3:::team-data/ops/a.txt", {}, False),
+        ({"team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/dev/a.txt", {}, False),
+        ({"team": "ops"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/secret/k", {}, False),
+        ({}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, False),
+        ({"team": "*"}, "s3:GetObject", "arn:aws:s3:::team-data/ops/a.txt", {}, False),
+        ({"team": "ops"}, "s3:ListBucket", "arn:aws:s3:::team-data", {"s3:prefix": "ops/"}, True),
+        ({"team": "ops"}, "s3:ListBucket", "arn:aws:s3:::team-data", {"s3:prefix": "ops/x"}, False),
+        ({"team": "ops"}, "s3:ListBucket", "arn:aws:s3:::team-data", {}, False),
+    ],
+)
+def test_principal_tag_variables_are_evaluated_for_any_role_and_tag(
+    tags: dict[str, str], action: str, resource: str, context: dict[str, str], allowed: bool
+) -> None:
+    assert abac.is_allowed(TEAM_POLICY, tags, action, resource, context) is allowed
+
+
+def test_moto_gets_the_policy_widened_and_the_front_the_real_one() -> None:
+    assert abac.uses_tags(TEAM_POLICY) and not abac.uses_tags([{"Resource": "*"}])
+    widened = abac.widen(TEAM_POLICY)
+    assert widened[0]["Resource"] == "arn:aws:s3:::team-data/*/*"
+    assert "Condition" not in widened[1] and "Condition" in TEAM_POLICY[1]

@@ -188,6 +188,27 @@ def parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     return obj.headers(), json.loads(obj.payload), signature
 
 
+def test_oidc_style_issuer_has_no_trailing_slash_and_advertises_end_session() -> None:
+    holder: dict[str, Any] = {}
+    with serve(lambda environ, start: holder["app"](environ, start_response=start)) as url:
+        holder["app"] = create_idp_app(SEED, url, "oidc")
+        meta = requests.get(url + "/.well-known/openid-configuration", timeout=5).json()
+        assert meta["issuer"] == url
+        assert meta["authorization_endpoint"] == url + "/authorize"
+        assert meta["jwks_uri"] == url + "/.well-known/jwks.json"
+        assert meta["end_session_endpoint"] == url + "/oidc/logout"
+        tokens = code_flow(Idp(url + "/"), "bob")[1]
+        claims = verify(Idp(url + "/"), tokens["id_token"]).claims
+        assert claims["iss"] == url
+        # The logout endpoint takes the hint this issuer signed (its iss has no slash).
+        target = "http://localhost:5000/"
+        params = {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": target}
+        resp = requests.get(
+            meta["end_session_endpoint"], params=params, allow_redirects=False, timeout=5
+        )
+        assert (resp.status_code, resp.headers.get("Location")) == (302, target)
+
+
 def test_discovery(idp: Idp) -> None:
     meta = requests.get(idp.url(".well-known/openid-configuration"), timeout=5).json()
     assert idp.issuer.endswith("/")
@@ -196,7 +217,8 @@ def test_discovery(idp: Idp) -> None:
     assert meta["token_endpoint"] == idp.issuer + "oauth/token"
     assert meta["userinfo_endpoint"] == idp.issuer + "userinfo"
     assert meta["jwks_uri"] == idp.issuer + ".well-known/jwks.json"
-    assert meta["end_session_endpoint"] == idp.issuer + "oidc/logout"
+    # Auth0 without RP-initiated logout discovery: sign-out goes to /v2/logout.
+    assert "end_session_endpoint" not in meta
     assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
     assert meta["code_challenge_methods_supported"] == ["S256", "plain"]
     assert set(meta["token_endpoint_auth_methods_supported"]) == {

@@ -141,16 +141,19 @@ def test_issuer_without_the_trailing_slash_names_both_values(
     assert f"fix: Set AUTH0_ISSUER={devstack.issuer}" in failure
 
 
-def test_issuer_without_the_trailing_slash_stops_the_command_at_start_up(
+def test_issuer_spelled_unlike_the_idp_fails_discovery_from_the_environment(
     devstack: Devstack, redis_server: RedisServer
 ) -> None:
-    """From the environment, the portal refuses that value before any check runs."""
+    """Any spelling starts; the doctor's discovery check names both in one line."""
     cli = FlaskGroup(create_app=create_app, load_dotenv=False)
     env = {k: v for k, v in app_config(devstack, redis_server).items() if isinstance(v, str)}
-    env["AUTH0_ISSUER"] = devstack.issuer.rstrip("/")
+    env.pop("AUTH0_ISSUER")
+    env["OIDC_ISSUER"] = devstack.issuer.rstrip("/")
     result = CliRunner().invoke(cli, ["doctor"], env={**NO_AWS, **env})
     assert result.exit_code == 1
-    assert "AUTH0_ISSUER: must end with '/'" in result.output
+    failure = line(result, "IdP discovery").splitlines()[0]
+    assert failure.startswith("FAIL  ") and "differ only by the trailing slash" in failure
+    assert f"{devstack.issuer!r}" in failure and f"{devstack.issuer.rstrip('/')!r}" in failure
 
 
 def test_an_unreachable_idp_fails_once_and_skips_what_needs_it(

@@ -8,6 +8,7 @@ import pytest
 
 from devstack.testing import AuthActions, app_config
 from webapp import create_app, credentials
+from webapp.auth.claims import user_from
 from webapp.config import ConfigError
 from webapp.credentials.roles import Rule, load_rules, roles_for
 
@@ -166,3 +167,41 @@ def test_email_domain_through_a_real_sign_in(domain_app, devstack, claims, offer
     client = domain_app.test_client()
     assert AuthActions(client, devstack).login("bob").status_code == 302
     assert client.get("/_probe/roles").json == {"offered": offered}
+
+
+KEYCLOAK = {
+    "realm_access": {"roles": ["reader", "offline_access"]},
+    "resource_access": {"aws-portal": {"roles": ["admin"]}, "other": {"roles": ["reader"]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("claim", "claims", "value", "offered"),
+    [
+        ("realm_access.roles", KEYCLOAK, "reader", True),
+        ("realm_access.roles", KEYCLOAK, "admin", False),
+        ("resource_access.aws-portal.roles", KEYCLOAK, "admin", True),
+        ("resource_access.aws-portal.roles", KEYCLOAK, "reader", False),  # the other client's
+        ("roles", {"roles": ["reader"]}, "reader", True),  # Entra ID
+        ("groups", {"groups": ["reader"]}, "reader", True),  # Okta
+        (ROLES_CLAIM, {ROLES_CLAIM: ["reader"]}, "reader", True),  # Auth0, dots and slashes
+        # The path is never read into a namespaced claim's name, nor through lists or strings.
+        (ROLES_CLAIM, {"https://aws-portal": {"example/roles": ["reader"]}}, "reader", False),
+        ("realm_access.roles", {"realm_access": [{"roles": ["reader"]}]}, "reader", False),
+        ("realm_access.roles", {"realm_access": "reader"}, "reader", False),
+        ("realm_access.roles.0", KEYCLOAK, "reader", False),
+        ("a.b", {"a.b": ["x"], "a": {"b": ["reader"]}}, "reader", False),  # literal name wins
+        ("a.b", {"a.b": ["reader"], "a": {"b": ["x"]}}, "reader", True),
+    ],
+)
+def test_rule_claims_may_be_dotted_paths_into_nested_objects(claim, claims, value, offered):
+    rules = [Rule(claim, "contains", value, READER)]
+    assert roles_for(claims, rules, None) == ([READER] if offered else [])
+
+
+def test_roles_claim_may_be_a_dotted_path():
+    claims = {"iss": "https://sso.example.com/realms/aws", "sub": "u1", **KEYCLOAK}
+    assert user_from(claims, "realm_access.roles")["roles"] == ["reader", "offline_access"]
+    assert user_from(claims, "resource_access.aws-portal.roles")["roles"] == ["admin"]
+    assert user_from(claims, "realm_access")["roles"] == []  # an object is not a list of roles
+    assert user_from({**claims, ROLES_CLAIM: ["x"]}, ROLES_CLAIM)["roles"] == ["x"]

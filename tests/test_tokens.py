@@ -552,3 +552,52 @@ def test_role_session_name_prefers_email_and_keeps_users_apart() -> None:
     second = role_session_name({"sub": "auth0|2", "email": long_email})
     assert first != second
     assert role_session_name({"sub": "a|b"}) != role_session_name({"sub": "a-b"})
+
+
+TAGS = "https://aws.amazon.com/tags"
+
+
+def test_verdict_lists_good_session_tags(key: RSAKey) -> None:
+    claim = {"principal_tags": {"team": ["platform"], "cost-center": ["42"]}}
+    claim["transitive_tag_keys"] = ["team"]
+    verdict, by_code = check(sign(key, id_claims(**{TAGS: claim})))
+    assert verdict.accepted and [f.code for f in verdict.findings] == [*FINDING_CODES, "tags"]
+    detail = by_code["tags"].detail
+    assert "team=platform, cost-center=42" in detail and "transitive: team" in detail
+    assert "sts:TagSession" in detail
+
+
+@pytest.mark.parametrize(
+    ("claim", "fragments"),
+    [
+        ([{"principal_tags": {"team": ["a"]}}], ["not a JSON object"]),
+        ({"principal_tags": [["team", "a"]]}, ["principal_tags is"]),
+        ({"principal_tags": {"team": "platform"}}, ["'team'", "list of one string"]),
+        ({"principal_tags": {"team": ["a", "b"]}}, ["'team'", "multi-valued"]),
+        ({"principal_tags": {"team": [None]}}, ["'team'", "list of one string"]),
+        ({"principal_tags": {"t" * 129: ["a"]}}, ["1 to 128 characters"]),
+        ({"principal_tags": {"": ["a"]}}, ["''", "1 to 128"]),
+        ({"principal_tags": {"team;drop": ["a"]}}, ["'team;drop'"]),
+        ({"principal_tags": {"AWS:team": ["a"]}}, ["'AWS:team'", "aws: prefix"]),
+        ({"principal_tags": {"team": ["x" * 257]}}, ["'team'", "at most 256"]),
+        ({"principal_tags": {"team": ["a*"]}}, ["'team'", "'a*'"]),
+        ({"principal_tags": {"Team": ["a"], "team": ["b"]}}, ["'Team'", "'team'", "case"]),
+        ({"principal_tags": {f"k{i}": ["v"] for i in range(51)}}, ["51 session tags", "50"]),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": ["cost"]}, ["'cost'"]),
+        ({"principal_tags": {"team": ["a"]}, "transitive_tag_keys": "team"}, ["not a list"]),
+    ],
+)
+def test_verdict_names_the_session_tag_sts_would_refuse(
+    key: RSAKey, claim: Any, fragments: list[str]
+) -> None:
+    verdict, by_code = check(sign(key, id_claims(**{TAGS: claim})))
+    assert not verdict.accepted
+    assert [f.code for f in verdict.findings if not f.ok] == ["tags"]
+    for fragment in fragments:
+        assert fragment in by_code["tags"].detail
+
+
+def test_verdict_accepts_unicode_letters_spaces_and_the_allowed_marks(key: RSAKey) -> None:
+    claim = {"principal_tags": {"équipe": ["Zürich Ops"], "a_b.c:d/e=f+g-h@i": ["ünï 42"]}}
+    verdict, _ = check(sign(key, id_claims(**{TAGS: claim})))
+    assert verdict.accepted

@@ -21,7 +21,13 @@ DEFAULTS: dict[str, Any] = {
     "AUTH0_CLIENT_ID": None,
     "AUTH0_CLIENT_SECRET": None,
     "AUTH0_AUDIENCE": None,
-    "AUTH0_ROLES_CLAIM": "https://aws-portal.example/roles",
+    "AUTH0_ROLES_CLAIM": None,  # "https://aws-portal.example/roles" unless set (see validate)
+    # Provider-neutral aliases of the AUTH0_* names: either spelling works, both must agree.
+    "OIDC_ISSUER": None,
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_AUDIENCE": None,
+    "OIDC_ROLES_CLAIM": None,
     "ADMIN_ROLE": "admin",
     "REDIS_URL": None,
     "REDIS_CA_CERT": None,
@@ -45,6 +51,14 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ALLOW": "127.0.0.1/8,::1",
 }
 
+ALIASES = {
+    "OIDC_ISSUER": "AUTH0_ISSUER",
+    "OIDC_CLIENT_ID": "AUTH0_CLIENT_ID",
+    "OIDC_CLIENT_SECRET": "AUTH0_CLIENT_SECRET",
+    "OIDC_AUDIENCE": "AUTH0_AUDIENCE",
+    "OIDC_ROLES_CLAIM": "AUTH0_ROLES_CLAIM",
+}
+ROLES_CLAIM = "https://aws-portal.example/roles"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
@@ -78,9 +92,11 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     if len(str(s["SECRET_KEY"])) < 32:
         raise ConfigError("SECRET_KEY: expected a random string of at least 32 characters")
     s["SECRET_KEY_FALLBACKS"] = _fallbacks(s["SECRET_KEY_FALLBACKS"])
+    _aliases(s)
     s["AUTH0_ISSUER"] = _issuer(s)
     for name in ("AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"):
-        s[name] = _required(s, name, "the value from the Auth0 application's settings")
+        s[name] = _required(s, name, "the value from the IdP's application (client) settings")
+    s["AUTH0_ROLES_CLAIM"] = str(s["AUTH0_ROLES_CLAIM"] or ROLES_CLAIM)
     _redis(s)
     s["STS_DURATION_SECONDS"] = _int(s, "STS_DURATION_SECONDS", 900, 43200)
     s["SESSION_IDLE_MINUTES"] = _int(s, "SESSION_IDLE_MINUTES", 1, 24 * 60)
@@ -102,6 +118,37 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
         if s[name] and urlsplit(s[name]).scheme not in ("http", "https"):
             raise ConfigError(f"{name}: expected an http(s) URL, got {s[name]!r}")
     return s
+
+
+def _aliases(s: dict[str, Any]) -> None:
+    """OIDC_* fills the AUTH0_* setting it names; both set to different values is an error."""
+    for alias, name in ALIASES.items():
+        if s.get(alias) in (None, ""):
+            continue
+        if s.get(name) not in (None, "") and str(s[name]) != str(s[alias]):
+            shown = "" if "SECRET" in name else f": {s[alias]!r} and {s[name]!r}"
+            raise ConfigError(f"{alias}: set to a different value than {name}{shown}; set one")
+        s[name] = s[alias]
+
+
+def discovery_url(issuer: str) -> str:
+    """The issuer's discovery document URL: the issuer, less any trailing '/', + /.well-known/…"""
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def issuer_mismatch(configured: str, discovered: Any) -> str | None:
+    """One line naming both issuers when the discovery document's differs from the setting."""
+    if discovered == configured:
+        return None
+    note = (
+        " (they differ only by the trailing slash)"
+        if (isinstance(discovered, str) and discovered.rstrip("/") == configured.rstrip("/"))
+        else ""
+    )
+    return (
+        f"AUTH0_ISSUER (OIDC_ISSUER) is {configured!r} but the IdP's discovery document says "
+        f"issuer {discovered!r}{note}; set it exactly as the IdP spells it"
+    )
 
 
 def _redis(s: dict[str, Any]) -> None:
@@ -226,7 +273,7 @@ def _int(s: Mapping[str, Any], name: str, low: int, high: int) -> int:
 
 
 def _issuer(s: Mapping[str, Any]) -> str:
-    """The issuer URL from AUTH0_ISSUER or AUTH0_DOMAIN, as Auth0 spells it (trailing slash)."""
+    """The issuer URL from AUTH0_ISSUER (as the IdP spells it) or AUTH0_DOMAIN (Auth0's)."""
     if s.get("AUTH0_ISSUER"):
         issuer = str(s["AUTH0_ISSUER"])
         parts = urlsplit(issuer)
@@ -235,18 +282,16 @@ def _issuer(s: Mapping[str, Any]) -> str:
         )
         if not parts.hostname or parts.query or parts.fragment or not allowed:
             raise ConfigError(
-                "AUTH0_ISSUER: expected an https:// URL (http:// only for loopback hosts), "
+                "AUTH0_ISSUER (or OIDC_ISSUER): expected an https:// URL (http:// only for "
+                "loopback hosts), "
                 f"got {issuer!r}"
-            )
-        if not issuer.endswith("/"):
-            raise ConfigError(
-                f"AUTH0_ISSUER: must end with '/' exactly as the IdP's tokens spell it "
-                f"(Auth0: https://TENANT/), got {issuer!r}"
             )
         return issuer
     domain = s.get("AUTH0_DOMAIN")
     if not domain:
-        raise ConfigError("AUTH0_DOMAIN is required (or AUTH0_ISSUER): e.g. acme.eu.auth0.com")
+        raise ConfigError(
+            "AUTH0_DOMAIN is required (or AUTH0_ISSUER / OIDC_ISSUER): e.g. acme.eu.auth0.com"
+        )
     if not _DOMAIN.match(str(domain)):
         raise ConfigError(
             f"AUTH0_DOMAIN: expected a host name such as acme.eu.auth0.com (no https://, no path), "

@@ -5,6 +5,7 @@ moto keeps its state in process-wide backends, so run one LocalAWS per process a
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -15,7 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from .front import Front
 from .moto_fixes import patch_signature_check
-from .seeding import Seeder
+from .seeding import Seeder, tag_policies, trust_provider
 from .state import FrontState
 from .sts import WebIdentitySts
 
@@ -78,14 +79,9 @@ class LocalAWS:
                 "AWS_SECRET_ACCESS_KEY": key.secret_key,
             }
         _reset_auth(moto_url, "0")
-        users = {user["sub"]: user["username"] for user in self.seed.get("users", [])}
-        sts = WebIdentitySts(moto_url, self.region, credentials, users, self.state)
-        prefix_buckets = {
-            role["name"]: role["user_prefix_bucket"]
-            for role in self.seed["aws"]["roles"]
-            if "user_prefix_bucket" in role
-        }
-        front = Front(moto_url, sts, self.state, prefix_buckets)
+        sts = WebIdentitySts(moto_url, self.region, credentials, self.state)
+        front = Front(moto_url, sts, self.state, tag_policies(self.seed))
+        front.add_provider = functools.partial(trust_provider, sts.iam, self.seed)
         self._server = make_server(self.host, self._requested_port, front, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wrappers import Request, Response
 
 from . import federation
+from .abac import is_allowed, s3_request
 from .errors import StsError
 from .presigned import PresignedUrls, S3Error
 from .proxy import S3_DENIED, Proxy, unsigned_error
@@ -18,24 +20,25 @@ from .state import FrontState
 from .sts import WebIdentitySts
 
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
-# S3 GETs on a bucket with these sub-resources are not listings, so the prefix rule does not apply.
-NOT_LISTING = {
-    "location", "acl", "policy", "policyStatus", "tagging", "versioning", "uploads", "cors",
-    "website", "lifecycle", "logging", "notification", "encryption", "replication",
-    "ownershipControls", "accelerate", "publicAccessBlock", "object-lock",
-}  # fmt: skip
 
 
 class Front:
     """WSGI app in front of moto; see the module docstring for what it answers itself."""
 
+    # (issuer URL, client ID) -> provider ARN; set by LocalAWS for POST /_devstack/providers.
+    add_provider: Callable[[str, str], str] | None = None
+
     def __init__(
-        self, moto_url: str, sts: WebIdentitySts, state: FrontState, prefix_buckets: dict[str, str]
+        self,
+        moto_url: str,
+        sts: WebIdentitySts,
+        state: FrontState,
+        tag_policies: dict[str, list[dict[str, Any]]],
     ) -> None:
         self.moto_url = moto_url
         self.sts = sts
         self.state = state
-        self.prefix_buckets = prefix_buckets
+        self.tag_policies = tag_policies  # role name -> statements using ${aws:PrincipalTag/…}
         self.proxy = Proxy(moto_url)
         self.presigned = PresignedUrls(state, sts.credentials, self.proxy)
 
@@ -64,17 +67,17 @@ class Front:
             return unsigned_error(request, params)
         if signed and signed.group(2) == "s3" and "X-Amz-Signature" in params:
             return self.presigned_s3(request, body)
-        if signed and signed.group(2) == "s3" and not self.prefix_allowed(request, signed.group(1)):
+        if signed and signed.group(2) == "s3" and not self.tags_allow(request, signed.group(1)):
             return Response(S3_DENIED, 403, content_type="application/xml")
         return self.proxy.forward(request, body)
 
     def presigned_s3(self, request: Request, body: bytes) -> Response:
-        """A presigned URL: S3's signature checks, the prefix rule, then moto's policy check."""
+        """A presigned URL: S3's signature checks, the principal-tag rules, then moto's policy."""
         try:
             presigned = self.presigned.verify(request)
         except S3Error as error:
             return error.response()
-        if not self.prefix_allowed(request, presigned.access_key):
+        if not self.tags_allow(request, presigned.access_key):
             return Response(S3_DENIED, 403, content_type="application/xml")
         return self.presigned.forward(request, body, presigned)
 
@@ -93,7 +96,7 @@ class Front:
         return Response(xml, 200, content_type="text/xml")
 
     def devstack(self, request: Request) -> Response:
-        """GET stats, GET credentials, POST reset, POST misbehave, POST clock."""
+        """GET stats, GET credentials, POST reset, POST misbehave, POST providers, POST clock."""
         name = request.path.removeprefix("/_devstack/")
         if name == "stats" and request.method == "GET":
             return Response(json.dumps(self.state.stats()), content_type="application/json")
@@ -114,6 +117,20 @@ class Front:
                 if "latency_ms" in switches:
                     self.state.latency_ms = int(switches["latency_ms"] or 0)
             return Response('{"status": "ok"}', content_type="application/json")
+        if name == "providers" and request.method == "POST" and self.add_provider is not None:
+            # {"url": issuer, "client_id": …}: an IAM OIDC provider, trusted by every role.
+            body = request.get_json(force=True, silent=True)
+            url, client_id = (
+                body.get(k) if isinstance(body, dict) else None for k in ("url", "client_id")
+            )
+            if not isinstance(url, str) or "://" not in url or not isinstance(client_id, str):
+                return Response(
+                    json.dumps({"error": "expected a JSON object with url and client_id"}),
+                    400,
+                    content_type="application/json",
+                )
+            arn = self.add_provider(url, client_id)
+            return Response(json.dumps({"arn": arn}), content_type="application/json")
         if name == "clock" and request.method == "POST":
             # {"offset": seconds}: move the front's clock, e.g. past a presigned URL's expiry.
             body = request.get_json(force=True, silent=True)
@@ -149,24 +166,31 @@ class Front:
             return Response(str(error), 400, content_type="text/plain")
         return Response("Unsupported federation request", 400, content_type="text/plain")
 
-    def prefix_allowed(self, request: Request, access_key_id: str) -> bool:
-        """Emulate `${aws:PrincipalTag/username}/` scoping that moto's IAM cannot evaluate."""
+    def tags_allow(self, request: Request, access_key_id: str) -> bool:
+        """Evaluate the role's ${aws:PrincipalTag/…} statements that moto cannot (abac.py)."""
         with self.state.lock:
             session = self.state.sessions.get(access_key_id)
-        bucket = self.prefix_buckets.get(session.role_name) if session else None
+        statements = self.tag_policies.get(session.role_name) if session else None
+        if session is None or statements is None:
+            return True
+        bucket, key = _bucket_and_key(request)
         if bucket is None:
             return True
-        host = request.host.split(":")[0]
-        path = unquote(request.path)
-        if host.startswith(bucket + "."):
-            key = path.lstrip("/")
-        elif path == f"/{bucket}" or path.startswith(f"/{bucket}/"):
-            key = path[len(bucket) + 2 :]
-        else:
+        asked = s3_request(request.method, key, dict(request.args))
+        if asked is None:
             return True
-        own = f"{session.username}/" if session.username else None
-        if key:
-            return own is not None and key.startswith(own)
-        if request.method == "GET" and not NOT_LISTING & set(request.args):
-            return own is not None and request.args.get("prefix", "").startswith(own)
-        return True
+        action, prefix = asked
+        resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
+        context = {"s3:prefix": prefix} if prefix is not None else {}
+        return is_allowed(statements, session.tags, action, resource, context)
+
+
+def _bucket_and_key(request: Request) -> tuple[str | None, str]:
+    """The bucket and key of an S3 request: path-style, or virtual-hosted as BUCKET.localhost."""
+    host = request.host.split(":")[0]
+    path = unquote(request.path)
+    if host.endswith(".localhost"):
+        bucket = host.split(".", 1)[0]
+        return bucket, path.lstrip("/")
+    bucket, _, key = path.lstrip("/").partition("/")
+    return (bucket or None), key

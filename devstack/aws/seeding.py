@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from botocore.credentials import Credentials
 
+from .abac import uses_tags, widen
+
 HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
 
 
@@ -35,6 +37,40 @@ def trust_policy(role: dict[str, Any], provider_arn: str, names: dict[str, str])
             "Condition": expand(role.get("trust", {}), names),
         }
     return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def trust_provider(iam: Any, seed: dict[str, Any], url: str, client_id: str) -> str:
+    """Create an IAM OIDC provider for another issuer; every web-identity role trusts it too.
+
+    Each role gets one more trust statement, its seed conditions written for this provider
+    ({provider} is url without its scheme, {client_id} this client). Returns the provider ARN.
+    """
+    arn = iam.create_open_id_connect_provider(
+        Url=url, ClientIDList=[client_id], ThumbprintList=["0" * 40]
+    )["OpenIDConnectProviderArn"]
+    names = {
+        "provider": url.split("://", 1)[1],
+        "client_id": client_id,
+        "account_id": seed["aws"]["account_id"],
+    }
+    for role in seed["aws"]["roles"]:
+        if "trust_service" in role:
+            continue
+        document = iam.get_role(RoleName=role["name"])["Role"]["AssumeRolePolicyDocument"]
+        document = json.loads(document) if isinstance(document, str) else document
+        document["Statement"] += trust_policy(role, arn, names)["Statement"]
+        iam.update_assume_role_policy(RoleName=role["name"], PolicyDocument=json.dumps(document))
+    return str(arn)
+
+
+def tag_policies(seed: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Role name -> inline policy statements, for the roles whose policy reads principal tags."""
+    names = {"account_id": seed["aws"]["account_id"]}
+    return {
+        role["name"]: expand(role["statements"], names)
+        for role in seed["aws"]["roles"]
+        if uses_tags(role.get("statements", []))
+    }
 
 
 class Seeder:
@@ -80,7 +116,10 @@ class Seeder:
                 MaxSessionDuration=role.get("max_session_duration", 3600),
             )
             if role.get("statements"):
-                document = {"Version": "2012-10-17", "Statement": expand(role["statements"], names)}
+                # moto cannot evaluate ${aws:PrincipalTag/…}: it gets the widened statements
+                # and the front evaluates the real ones (devstack/aws/abac.py).
+                statements = expand(role["statements"], names)
+                document = {"Version": "2012-10-17", "Statement": widen(statements)}
                 iam.put_role_policy(
                     RoleName=role["name"], PolicyName="portal", PolicyDocument=json.dumps(document)
                 )

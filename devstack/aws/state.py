@@ -19,7 +19,7 @@ class Session:
     arn: str
     role_name: str
     expiration: float
-    username: str | None
+    tags: dict[str, str]  # the session tags STS attached: what ${aws:PrincipalTag/KEY} reads
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
@@ -64,22 +65,44 @@ def check_parameters(params: dict[str, str]) -> int:
     return duration
 
 
+def _tag_text_ok(text: str) -> bool:
+    # STS's pattern [\p{L}\p{Z}\p{N}_.:/=+\-@]
+    return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in text)
+
+
+def _bad_tags(detail: str) -> StsError:
+    return StsError("InvalidIdentityToken", f"Invalid session tags in the token: {detail}")
+
+
 def check_session_tags(claims: dict[str, Any]) -> dict[str, str]:
-    """Validate the session-tags claim (moto cannot attach tags, so they are only checked)."""
+    """Validate the session-tags claim as STS does; return the tags to attach (key -> value)."""
     if TAGS_CLAIM not in claims:
         return {}
     claim = claims[TAGS_CLAIM]
-    tags = claim.get("principal_tags") if isinstance(claim, dict) else None
-    if not isinstance(tags, dict) or not all(isinstance(v, list) and v for v in tags.values()):
-        raise StsError("InvalidIdentityToken", "The session tags claim is malformed")
+    tags = claim.get("principal_tags", {}) if isinstance(claim, dict) else None
+    if not isinstance(tags, dict):
+        raise _bad_tags("the claim must be an object with principal_tags")
     if len(tags) > 50:
         raise StsError("PackedPolicyTooLarge", "Serialized token too large for session")
+    attached: dict[str, str] = {}
     for key, values in tags.items():
-        if not 1 <= len(key) <= 128 or any(len(str(v)) > 256 for v in values):
-            raise StsError("InvalidIdentityToken", f"Session tag {key!r} exceeds the tag limits")
-    if not set(claim.get("transitive_tag_keys", [])) <= set(tags):
-        raise StsError("InvalidIdentityToken", "Transitive tag keys must be session tags")
-    return {key: str(values[0]) for key, values in tags.items()}
+        if not 1 <= len(key) <= 128 or not _tag_text_ok(key) or key.lower().startswith("aws:"):
+            raise _bad_tags(f"tag key '{key}' is not allowed")
+        if key.lower() in {k.lower() for k in attached}:
+            raise _bad_tags(f"duplicate tag key '{key}' (keys are case-insensitive)")
+        if not (isinstance(values, list) and len(values) == 1 and isinstance(values[0], str)):
+            raise _bad_tags(f"tag '{key}' must have exactly one string value")
+        if len(values[0]) > 256 or not _tag_text_ok(values[0]):
+            raise _bad_tags(f"the value of tag '{key}' is not allowed")
+        attached[key] = values[0]
+    transitive = claim.get("transitive_tag_keys", [])
+    if not isinstance(transitive, list) or not all(isinstance(k, str) for k in transitive):
+        raise _bad_tags("transitive_tag_keys must be a list of tag keys")
+    lowered = {k.lower() for k in attached}
+    for key in transitive:
+        if key.lower() not in lowered:
+            raise _bad_tags(f"transitive tag key '{key}' is not a session tag")
+    return attached
 
 
 class WebIdentitySts:
@@ -90,13 +113,11 @@ class WebIdentitySts:
         moto_url: str,
         region: str,
         credentials: Credentials,
-        users_by_sub: dict[str, str],
         state: FrontState,
     ) -> None:
         self.moto_url = moto_url
         self.region = region
         self.credentials = credentials
-        self.users_by_sub = users_by_sub
         self.state = state
         self.jwks = JwksCache()
         self.iam = boto3.client(
@@ -154,9 +175,7 @@ class WebIdentitySts:
         if duration > role.get("MaxSessionDuration", 3600):
             raise StsError("ValidationError", TOO_LONG)
         body = self._mint(params)
-        sub = str(token.claims["sub"])
-        username = tags.get("username") or self.users_by_sub.get(sub)
-        return self._patch(body, role, sub, aud, issuer, username)
+        return self._patch(body, role, str(token.claims["sub"]), aud, issuer, tags)
 
     def _mint(self, params: dict[str, str]) -> bytes:
         # Signed with the front's IAM user: moto's enforcement cannot handle the unsigned call.
@@ -166,7 +185,7 @@ class WebIdentitySts:
         return response.content
 
     def _patch(
-        self, body: bytes, role: dict[str, Any], sub: str, aud: str, iss: str, user: str | None
+        self, body: bytes, role: dict[str, Any], sub: str, aud: str, iss: str, tags: dict[str, str]
     ) -> bytes:
         """Fix what moto gets wrong (AssumedRoleId) and add the web-identity fields it omits."""
         ET.register_namespace("", STS_NS)
@@ -191,6 +210,6 @@ class WebIdentitySts:
                 arn=arn,
                 role_name=role["RoleName"],
                 expiration=expiration.timestamp(),
-                username=user,
+                tags=tags,
             )
         return ET.tostring(root, encoding="utf-8", xml_declaration=False)

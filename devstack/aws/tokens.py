@@ -60,7 +60,7 @@ class JwksCache:
     def _fetch(self, issuer: str) -> KeySet:
         try:
             discovery = requests.get(
-                issuer + ".well-known/openid-configuration", timeout=self._timeout
+                issuer.rstrip("/") + "/.well-known/openid-configuration", timeout=self._timeout
             )
             discovery.raise_for_status()
             response = requests.get(discovery.json()["jwks_uri"], timeout=self._timeout)

@@ -29,14 +29,16 @@ def discovery() -> Response:
     """Serve the OpenID Provider metadata with Auth0's endpoint paths."""
     state = get_state()
     state.count("discovery_requests")
-    issuer = state.issuer
+    base = state.base
+    # Auth0 names end_session_endpoint only when RP-initiated logout discovery is switched on.
+    logout = {"end_session_endpoint": base + "oidc/logout"} if state.style == "oidc" else {}
     return jsonify(
-        issuer=issuer,
-        authorization_endpoint=issuer + "authorize",
-        token_endpoint=issuer + "oauth/token",
-        userinfo_endpoint=issuer + "userinfo",
-        jwks_uri=issuer + ".well-known/jwks.json",
-        end_session_endpoint=issuer + "oidc/logout",
+        issuer=state.issuer,
+        authorization_endpoint=base + "authorize",
+        token_endpoint=base + "oauth/token",
+        userinfo_endpoint=base + "userinfo",
+        jwks_uri=base + ".well-known/jwks.json",
+        **logout,
         response_types_supported=["code"],
         response_modes_supported=["query"],
         grant_types_supported=["authorization_code", "refresh_token"],

@@ -15,6 +15,8 @@ from flask import current_app
 from .signing import Signer
 
 EXTENSION = "devstack.idp"
+TAGS_CLAIM = "https://aws.amazon.com/tags"
+STYLES = ("auth0", "oidc")  # issuer with or without its trailing '/' (see create_idp_app)
 
 
 @dataclass
@@ -62,8 +64,13 @@ def check_url_pattern(patterns: list[str], url: str) -> bool:
 class IdpState:
     """Everything one IdP app instance remembers; lives in app.extensions."""
 
-    def __init__(self, seed: dict[str, Any], issuer: str) -> None:
-        self.issuer = issuer if issuer.endswith("/") else issuer + "/"
+    def __init__(self, seed: dict[str, Any], issuer: str, style: str = "auth0") -> None:
+        if style not in STYLES:
+            raise ValueError(f"issuer style must be one of {STYLES}, got {style!r}")
+        self.style = style
+        # base: where the endpoints live (always with '/'); issuer: as tokens spell it.
+        self.base = issuer.rstrip("/") + "/"
+        self.issuer = self.base if style == "auth0" else self.base.rstrip("/")
         self.tenant: dict[str, Any] = dict(seed["tenant"])
         self.users: dict[str, dict[str, Any]] = {u["username"]: dict(u) for u in seed["users"]}
         self.signer = Signer()
@@ -150,6 +157,9 @@ class IdpState:
             claims["email_verified"] = bool(user.get("email_verified", True))
         # Auth0 adds namespaced claims from an Action regardless of scope.
         claims[self.tenant["roles_claim"]] = list(user.get("roles", []))
+        if user.get("tags"):  # STS session tags, as an Auth0 Action would add them
+            principal_tags = {str(k): [str(v)] for k, v in user["tags"].items()}
+            claims[TAGS_CLAIM] = {"principal_tags": principal_tags}
         return claims
 
 

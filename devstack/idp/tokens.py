@@ -41,7 +41,7 @@ class Auth0TokenGenerator(JWTBearerTokenGenerator):
         return self.state.signer.current
 
     def get_audiences(self, client: ClientMixin, user: Principal, scope: str) -> list[str]:
-        return [user.audience, self.state.issuer + "userinfo"]
+        return [user.audience, self.state.base + "userinfo"]
 
     def get_extra_claims(
         self, client: ClientMixin, grant_type: str, user: Principal, scope: str

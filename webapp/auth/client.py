@@ -17,6 +17,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from .. import clock
+from ..config import discovery_url, issuer_mismatch
 from ..tokens import KeySetCache
 
 SCOPE = "openid profile email offline_access"
@@ -27,6 +28,10 @@ REACHABLE_FOR = 5.0  # seconds a successful reachability check of the IdP is tru
 
 class IdpUnavailable(Exception):
     """The identity provider cannot be asked right now (busy, unreachable or too slow)."""
+
+
+class IssuerMismatch(IdpUnavailable):
+    """The IdP's discovery document names another issuer than the configured one."""
 
 
 def _state() -> dict[str, Any]:
@@ -65,7 +70,9 @@ def check_reachable() -> None:
     """IdpUnavailable unless the IdP answered its discovery URL in the last few seconds.
 
     Sign-in sends the browser to the IdP: a dead IdP should get our error page, not the
-    browser's. Authlib caches the metadata, so without this nothing would notice.
+    browser's. Authlib caches the metadata, so without this nothing would notice. The answer
+    must name the configured issuer exactly (IssuerMismatch otherwise): tokens carry the IdP's
+    spelling, and both the portal and STS compare it character for character.
     """
     state = _state()
     if clock.now() - state["reachable_at"] < REACHABLE_FOR:
@@ -76,7 +83,34 @@ def check_reachable() -> None:
             client._server_metadata_url, timeout=current_app.config["HTTP_TIMEOUT_SECONDS"]
         )
         response.raise_for_status()
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+    issuer = document.get("issuer") if isinstance(document, dict) else None
+    problem = issuer_mismatch(current_app.config["AUTH0_ISSUER"], issuer)
+    if problem:
+        raise IssuerMismatch(problem)
     state["reachable_at"] = clock.now()
+
+
+def get_sign_out_url() -> tuple[str, str] | None:
+    """Where the IdP ends its own session: ("oidc", end_session_endpoint) when discovery names
+    one (RP-initiated logout), ("auth0", ISSUER/v2/logout) for an Auth0 tenant without it, None
+    for other IdPs without one (Google) or when the IdP cannot be asked right now.
+    """
+    try:
+        with idp_call():
+            metadata = get_client().load_server_metadata()
+    except (IdpUnavailable, ValueError):
+        return None
+    endpoint = metadata.get("end_session_endpoint")
+    if isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")):
+        return "oidc", endpoint
+    base = current_app.config["AUTH0_ISSUER"].rstrip("/") + "/"
+    if metadata.get("token_endpoint") == base + "oauth/token":  # Auth0's endpoint layout
+        return "auth0", base + "v2/logout"
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -87,7 +121,7 @@ def init_app(app: Flask) -> None:
         "auth0",
         client_id=app.config["AUTH0_CLIENT_ID"],
         client_secret=app.config["AUTH0_CLIENT_SECRET"],
-        server_metadata_url=f"{issuer}.well-known/openid-configuration",
+        server_metadata_url=discovery_url(issuer),
         # Authlib's requests session reads default_timeout (a plain "timeout" is ignored).
         client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "default_timeout": timeout},
     )

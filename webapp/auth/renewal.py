@@ -93,8 +93,10 @@ def _renew(refresh_token: str) -> None:
         raise SignInAgain("Your sign-in has expired.")
     try:
         with idp_call():
+            # No scope: the grant's own (RFC 6749 section 6). Asking again for the sign-in's
+            # scope fails where the IdP granted less (oidc-provider drops offline_access).
             answer = get_client().fetch_access_token(
-                grant_type="refresh_token", refresh_token=refresh_token
+                grant_type="refresh_token", refresh_token=refresh_token, scope=None
             )
         claims = verify(answer.get("id_token") or "", nonce=None)
     except (OAuthError, TokenError) as exc:

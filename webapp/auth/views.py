@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.base_client import OAuthError
 from flask import (
     Blueprint,
@@ -22,7 +22,14 @@ from .. import audit, clock, metrics, sessions
 from ..tokens import KeysUnavailable, TokenError
 from .access import safe_next
 from .claims import tokens_from, user_from
-from .client import IdpUnavailable, check_reachable, get_client, idp_call
+from .client import (
+    IdpUnavailable,
+    IssuerMismatch,
+    check_reachable,
+    get_client,
+    get_sign_out_url,
+    idp_call,
+)
 from .renewal import verify
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,7 @@ PENDING = "pending_sign_ins"  # in the session: state -> what the callback needs
 PENDING_SECONDS = sessions.ANONYMOUS_SECONDS  # a sign-in must come back within ten minutes
 MAX_PENDING = 5  # sign-ins started in one browser and not finished; older ones are dropped
 UNREACHABLE = "The sign-in service cannot be reached right now. Try again in a minute."
+MISCONFIGURED = "Sign-in is not set up correctly (the identity provider's issuer). Tell the admins."
 STALE = "This sign-in link has expired or was started in another browser. Sign in again."
 
 
@@ -69,6 +77,10 @@ def login() -> Any:
         check_reachable()
         with idp_call():
             rv = get_client().create_authorization_url(redirect_uri, **extra)
+    except IssuerMismatch as exc:
+        log.error("%s", exc)  # one line naming both issuers, for the operator
+        metrics.count_sign_in("idp_unavailable")
+        abort(503, MISCONFIGURED)
     except IdpUnavailable as exc:
         log.warning("identity provider metadata unavailable: %s", exc)
         metrics.count_sign_in("idp_unavailable")
@@ -135,15 +147,27 @@ def _denied(error: str, description: str, pending: dict[str, Any] | None) -> Any
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the server session, then end the IdP session and come back home."""
+    """End the server session, then the IdP's session, and come back home.
+
+    OpenID Connect RP-initiated logout when the IdP's discovery document advertises an
+    end_session_endpoint; Auth0's /v2/logout for a tenant without it; otherwise (an IdP with
+    no logout endpoint, or one that cannot be reached) straight home.
+    """
     sub = (sessions.get_user() or {}).get("sub")
+    id_token = (session.get("tokens") or {}).get("id_token")
     sessions.end()
     log.info("signed out %s", sub)
     audit.record("sign_out", actor=sub)
-    query = urlencode(
-        {
-            "client_id": current_app.config["AUTH0_CLIENT_ID"],
-            "returnTo": url_for("pages.index", _external=True),
-        }
-    )
-    return redirect(f"{current_app.config['AUTH0_ISSUER']}v2/logout?{query}")
+    home = url_for("pages.index", _external=True)
+    client_id = current_app.config["AUTH0_CLIENT_ID"]
+    target = get_sign_out_url()
+    if target is None:
+        log.info("the identity provider offers no sign-out endpoint; its session stays open")
+        return redirect(home)
+    kind, url = target
+    if kind == "auth0":
+        return redirect(add_params_to_uri(url, [("client_id", client_id), ("returnTo", home)]))
+    params = [("client_id", client_id), ("post_logout_redirect_uri", home)]
+    if id_token:
+        params.append(("id_token_hint", id_token))
+    return redirect(add_params_to_uri(url, params))

@@ -102,9 +102,9 @@ INVALID_TOKEN_CAUSES = {
     "application's client ID) as an audience. Auth0 access tokens, whose aud has two values, "
     "are always refused; this portal sends the ID token, whose aud is the client ID.",
     "No OpenIDConnect provider found": "Create an IAM OIDC identity provider whose URL is "
-    "exactly {iss}, with the trailing slash.",
+    "exactly {iss}, as the token spells it (a trailing slash or none, character for character).",
     "Missing a required claim": "The token lacks a claim STS needs: {message}.",
-    "verification key": "AWS could not fetch the signing keys from {iss}.well-known/jwks.json. "
+    "verification key": "AWS could not fetch the signing keys named by {iss}'s discovery document. "
     "The identity provider must be reachable from the internet.",
 }
 

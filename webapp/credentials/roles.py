@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..auth.claims import get_claim
 from ..config import ROLE_ARN, ConfigError
 
 MATCHES = ("equals", "contains", "starts_with", "ends_with", "email_domain")
@@ -34,7 +35,7 @@ class Rule:
         """Whether the claims satisfy this rule (missing claim: never)."""
         if self.match == "email_domain":
             return _verified_domain(claims) == self.value.lower()
-        actual = claims.get(self.claim)
+        actual = get_claim(claims, self.claim)  # a name, or a dotted path into nested claims
         items = actual if isinstance(actual, list) else [actual]
         values = [str(v) for v in items if isinstance(v, str | int | bool)]
         if self.match == "starts_with":

@@ -105,7 +105,8 @@ def _provider(
         if near:
             detail = (
                 f"IAM has a provider for {near[0]!r}, but tokens from {issuer!r} need "
-                f"{url!r}, trailing slash included"
+                f"{url!r}, "
+                + ("trailing slash included" if url.endswith("/") else "without a trailing slash")
             )
             fix += (
                 "; provider URLs cannot be edited, so point the roles at it and delete the old one."

@@ -8,6 +8,7 @@ import requests
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from ..config import discovery_url, issuer_mismatch
 from .client import CLIENT, check_client, get_json
 from .result import Result, failed, passed, skipped
 
@@ -33,9 +34,9 @@ def check_identity_provider(
 
 
 def _discovery(issuer: str, timeout: float) -> tuple[dict[str, Any] | None, Result]:
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    url = discovery_url(issuer)
     fix = (
-        "AUTH0_ISSUER (or AUTH0_DOMAIN) must name the IdP's issuer, whose "
+        "AUTH0_ISSUER (OIDC_ISSUER, or AUTH0_DOMAIN) must name the IdP's issuer, whose "
         "/.well-known/openid-configuration this host can reach (Auth0: https://TENANT/)."
     )
     try:
@@ -46,23 +47,11 @@ def _discovery(issuer: str, timeout: float) -> tuple[dict[str, Any] | None, Resu
         what = f"HTTP {status}" if status != 200 else "something that is not a JSON object"
         return None, failed(DISCOVERY, f"{url} answered {what}.", fix)
     actual = document.get("issuer")
-    if actual == issuer:
+    problem = issuer_mismatch(issuer, actual)
+    if problem is None:
         return document, passed(DISCOVERY, f"{url} answers; its issuer is AUTH0_ISSUER exactly.")
-    detail = f"The IdP's issuer is {actual!r} but AUTH0_ISSUER is {issuer!r}"
-    if isinstance(actual, str) and actual.rstrip("/") == issuer.rstrip("/"):
-        detail += (
-            ": they differ only by the trailing slash. Tokens carry the IdP's spelling, and the "
-            "portal and STS compare it exactly."
-        )
-    else:
-        detail += "; tokens carry the IdP's issuer, and the portal and STS compare it exactly."
-    if isinstance(actual, str) and actual.endswith("/"):
-        fix = f"Set AUTH0_ISSUER={actual}"
-    else:
-        fix = (
-            "The portal needs AUTH0_ISSUER to equal the IdP's issuer and to end with '/'; this "
-            "IdP's issuer does not, so it cannot be used as configured."
-        )
+    detail = problem + ". Tokens carry the IdP's issuer, and the portal and STS compare it exactly."
+    fix = f"Set AUTH0_ISSUER={actual}" if isinstance(actual, str) else fix
     return document, failed(DISCOVERY, detail, fix)
 
 

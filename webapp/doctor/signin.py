@@ -14,6 +14,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from ..config import discovery_url
 from ..tokens import KeySetCache, KeysUnavailable, TokenError, verify_id_token
 from .client import get_json
 from .result import Result, failed, passed
@@ -72,7 +73,7 @@ def sign_in(
     show(url, redirect_uri) tells the person where to go. The code is redeemed with PKCE and
     the client's credentials, and the ID token verified like a portal sign-in.
     """
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    url = discovery_url(issuer)
     try:
         _, metadata = get_json("GET", url, timeout)
         authorize = metadata["authorization_endpoint"]

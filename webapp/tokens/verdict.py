@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .parse import DecodedToken, TokenFormatError, decode_unverified, show
+from .tags import TAGS_CLAIM, TagProblem, check_session_tags
 from .times import utc_iso
 
 STS_ALGS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
@@ -55,6 +56,8 @@ def check_sts_compatibility(
         _sub(claims.get("sub")),
         _session(claims.get("sub"), session_name),
     ]
+    if TAGS_CLAIM in claims:  # a finding only for tokens that carry session tags
+        findings.append(_tags(claims))
     return Verdict(all(f.ok for f in findings), findings, session_name)
 
 
@@ -100,8 +103,8 @@ def _iss(iss: Any, provider_url: str) -> Finding:
         which = "ends" if iss.endswith("/") else "does not end"
         detail = (
             f"The token's issuer {show(iss)} {which} with '/' but the provider URL "
-            f"{show(provider_url)} differs: STS needs an exact match, trailing slash included. "
-            f"Auth0 issuers end with '/', so the provider URL should be {show(iss)}."
+            f"{show(provider_url)} differs: STS needs an exact match, trailing slash included, "
+            f"so the provider URL should be {show(iss)}, as the IdP spells its issuer."
         )
     else:
         detail = (
@@ -168,3 +171,17 @@ def _session(sub: Any, name: str) -> Finding:
             f" The sub {show(sub)} contains '|', which STS forbids there, so it was transformed."
         )
     return Finding("session_name", True, "Session name", detail)
+
+
+def _tags(claims: Mapping[str, Any]) -> Finding:
+    title = "Session tags"
+    try:
+        tags, transitive = check_session_tags(claims)
+    except TagProblem as problem:
+        return Finding("tags", False, title, f"{problem} STS would refuse the token.")
+    listed = ", ".join(f"{k}={v}" for k, v in tags.items()) or "none"
+    detail = f"{len(tags)} tag(s) for the role session: {listed}"
+    if transitive:
+        detail += f" (transitive: {', '.join(transitive)})"
+    detail += ". Every role this provider may assume must allow sts:TagSession in its trust."
+    return Finding("tags", True, title, detail)

@@ -155,7 +155,7 @@ def _claim_reason(error: ClaimError, claims: dict[str, Any], issuer: str, client
     if claim == "iss" and isinstance(value, str) and value.rstrip("/") == issuer.rstrip("/"):
         return (
             f"The token's issuer {show(value)} differs from the expected {show(issuer)} only by "
-            "the trailing slash; issuers must match exactly (Auth0 issuers end with '/')."
+            "the trailing slash; issuers must match exactly, as the IdP's discovery spells it."
         )
     if claim == "iss":
         return f"The token's issuer {show(value)} is not the expected {show(issuer)}."
