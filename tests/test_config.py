@@ -5,6 +5,7 @@ from __future__ import annotations
 import certifi
 import pytest
 
+from devstack.processes import free_port
 from webapp import config, create_app
 
 GOOD = {
@@ -184,12 +185,39 @@ def test_environment_is_read_only_for_known_names():
     assert config.load_environment(env) == {"AUTH0_DOMAIN": "x.auth0.com", "PROXY_FIX": "1"}
 
 
-def test_create_app_from_the_environment(monkeypatch):
-    for name, value in GOOD.items():
-        monkeypatch.setenv(name, value)
+def _environment(monkeypatch, issuer: str) -> None:
+    for name, value in {**GOOD, "AUTH0_DOMAIN": None, "AUTH0_ISSUER": issuer}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+
+def test_create_app_from_the_environment(monkeypatch, devstack):
+    _environment(monkeypatch, devstack.issuer)
     monkeypatch.setenv("STS_DURATION_SECONDS", "7200")
     app = create_app()
     assert app.config["STS_DURATION_SECONDS"] == 7200
+
+
+def test_start_up_stops_when_discovery_names_another_issuer(monkeypatch, devstack):
+    # The classic mistake: the issuer without the slash the IdP's discovery document has.
+    assert devstack.issuer.endswith("/")
+    _environment(monkeypatch, devstack.issuer.rstrip("/"))
+    with pytest.raises(SystemExit) as stopped:
+        create_app()
+    line = str(stopped.value)
+    assert "\n" not in line and "trailing slash" in line
+    assert repr(devstack.issuer) in line and repr(devstack.issuer.rstrip("/")) in line
+
+
+def test_start_up_goes_on_when_the_idp_cannot_be_asked_yet(monkeypatch, caplog):
+    # An IdP still starting must not stop the portal: /readyz holds it out of rotation instead.
+    _environment(monkeypatch, f"http://127.0.0.1:{free_port()}/")
+    monkeypatch.setenv("HTTP_TIMEOUT_SECONDS", "2")
+    app = create_app()
+    assert app.config["AUTH0_ISSUER"].startswith("http://127.0.0.1:")
+    assert "could not check the issuer" in caplog.text
 
 
 def test_create_app_fails_naming_the_variable(monkeypatch):

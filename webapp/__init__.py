@@ -56,9 +56,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         return _build(dict(test_config))
     try:
-        return _build(config.load_environment())
+        app = _build(config.load_environment())
+        auth.client.check_issuer_at_start(app)
     except config.ConfigError as exc:
         raise SystemExit(str(exc)) from None  # one line naming the variable, no traceback
+    return app
 
 
 def _build(settings: dict[str, Any]) -> Flask:

@@ -17,7 +17,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 from .. import clock
-from ..config import discovery_url, issuer_mismatch
+from ..config import ConfigError, discovery_url, issuer_mismatch
 from ..tokens import KeySetCache
 
 SCOPE = "openid profile email offline_access"
@@ -92,6 +92,22 @@ def check_reachable() -> None:
     if problem:
         raise IssuerMismatch(problem)
     state["reachable_at"] = clock.now()
+
+
+def check_issuer_at_start(app: Flask) -> None:
+    """ConfigError when the IdP's discovery document names another issuer than the configured one.
+
+    The classic mistake (a slash too many or too few) then stops start-up with one line naming
+    both spellings. An IdP that cannot be asked yet only gets a warning: /readyz keeps the
+    instance out of rotation until it answers, and repeats this check then.
+    """
+    with app.app_context():
+        try:
+            check_reachable()
+        except IssuerMismatch as exc:
+            raise ConfigError(str(exc)) from None
+        except (IdpUnavailable, requests.RequestException) as exc:
+            app.logger.warning("start-up: could not check the issuer against discovery: %s", exc)
 
 
 def get_sign_out_url() -> tuple[str, str] | None:
