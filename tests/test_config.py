@@ -204,8 +204,9 @@ def test_start_up_stops_when_discovery_names_another_issuer(monkeypatch, devstac
     # The classic mistake: the issuer without the slash the IdP's discovery document has.
     assert devstack.issuer.endswith("/")
     _environment(monkeypatch, devstack.issuer.rstrip("/"))
+    assert create_app().config["AUTH0_ISSUER"] == devstack.issuer.rstrip("/")  # flask doctor's way
     with pytest.raises(SystemExit) as stopped:
-        create_app()
+        create_app(check_issuer=True)
     line = str(stopped.value)
     assert "\n" not in line and "trailing slash" in line
     assert repr(devstack.issuer) in line and repr(devstack.issuer.rstrip("/")) in line
@@ -215,7 +216,7 @@ def test_start_up_goes_on_when_the_idp_cannot_be_asked_yet(monkeypatch, caplog):
     # An IdP still starting must not stop the portal: /readyz holds it out of rotation instead.
     _environment(monkeypatch, f"http://127.0.0.1:{free_port()}/")
     monkeypatch.setenv("HTTP_TIMEOUT_SECONDS", "2")
-    app = create_app()
+    app = create_app(check_issuer=True)
     assert app.config["AUTH0_ISSUER"].startswith("http://127.0.0.1:")
     assert "could not check the issuer" in caplog.text
 
@@ -240,3 +241,23 @@ def test_wsgi_start_up_error_is_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "SECRET_KEY is required: a random string of at least 32 characters"
     ]
+
+
+def test_wsgi_stops_on_an_issuer_spelled_unlike_discovery(devstack, redis_server):
+    import subprocess
+    import sys
+
+    from devstack.testing import app_config
+
+    env = {k: v for k, v in app_config(devstack, redis_server).items() if isinstance(v, str)}
+    env["AUTH0_ISSUER"] = devstack.issuer.rstrip("/")
+    proc = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        cwd=".",
+    )
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert "discovery document says issuer" in line and "trailing slash" in line
