@@ -221,7 +221,7 @@ def _regions(s: Mapping[str, Any]) -> list[str]:
         value = [s["AWS_REGION"]]
     items = value.split(",") if isinstance(value, str) else list(value)
     regions = list(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
-    bad = [r for r in regions if not REGION.match(r)]
+    bad = [r for r in regions if not REGION.fullmatch(r)]
     if bad or not regions or len(regions) > MAX_REGIONS:
         raise ConfigError(
             f"AWS_REGIONS: expected up to {MAX_REGIONS} region names separated by commas, such "

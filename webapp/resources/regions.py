@@ -32,7 +32,7 @@ def get_region_arg(service: Service | None = None) -> str | None:
     region = request.args.get("region") or None
     if region is None:
         return None
-    if not REGION.match(region):
+    if not REGION.fullmatch(region):
         abort(400, f"{region!r} is not an AWS region name (such as eu-west-1).")
     if service is not None and not service.regional:
         abort(400, f"{service.title} are global: they are not listed by region.")
