@@ -15,7 +15,7 @@ from flask import abort, current_app, request
 from .. import metrics
 from ..config import REGION
 from ..credentials import AwsCredentials
-from .cache import get_listings, put_listing
+from .cache import get_listings, put_listings
 from .fanout import Outcome, run_all
 from .model import Page, Service
 from .web import get_client, get_state
@@ -97,12 +97,14 @@ def fetch(creds: AwsCredentials, cells: list[Cell]) -> list[Outcome]:
             client = get_client(creds, cell.service.client, cell.region)
             jobs[str(i)] = functools.partial(cell.load, client)
     state = get_state()
+    fresh = []
     for name, outcome in run_all(state["executor"], jobs, state["timeout"]).items():
         i = int(name)
         metrics.count_listing(cells[i].service.name, outcome.kind)
         if outcome.page is not None:
-            put_listing(outcome.page.to_json(), *keys[i])
+            fresh.append((outcome.page.to_json(), keys[i]))
         outcomes[i] = outcome
+    put_listings(fresh)  # one round trip for them all
     return [outcomes[i] for i in range(len(cells))]
 
 
