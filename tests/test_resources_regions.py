@@ -13,8 +13,9 @@ import requests
 from botocore.config import Config
 
 from devstack.testing import SEED, AuthActions, app_config, csrf_token, idp_tokens
-from webapp import create_app
+from webapp import clock, create_app
 from webapp.resources import SERVICES
+from webapp.resources.locations import BucketRegions
 
 ADMIN = f"arn:aws:iam::{SEED['aws']['account_id']}:role/portal-admin"
 HOME = SEED["aws"]["region"]
@@ -201,3 +202,30 @@ def test_the_stand_in_refuses_a_wrong_region_as_s3_does(devstack):
     # GetBucketLocation answers from any region: it is how a client finds the right one.
     location = s3(HOME).get_bucket_location(Bucket=EU_BUCKET["name"])
     assert location["LocationConstraint"] == "eu-west-1"
+
+
+def test_bucket_regions_are_kept_bounded_and_for_a_while(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(clock, "now", lambda: now[0])
+    regions, asked = BucketRegions(max_size=2, ttl=60), []
+
+    def lookup(bucket: str) -> str | None:
+        asked.append(bucket)
+        return None if bucket == "unknown" else f"region-of-{bucket}"
+
+    assert regions.get("a", lookup) == "region-of-a" and regions.get("a", lookup) == "region-of-a"
+    assert regions.get("unknown", lookup) is None and regions.get("unknown", lookup) is None
+    assert asked == ["a", "unknown", "unknown"]  # an answer is kept; "cannot tell" is not
+    regions.get("b", lookup)
+    regions.get("a", lookup)  # most recently used now: b goes first
+    regions.get("c", lookup)
+    regions.get("a", lookup)
+    assert asked == ["a", "unknown", "unknown", "b", "c"]
+    regions.get("b", lookup)
+    assert asked[-1] == "b"  # b was dropped for c
+    now[0] += 61
+    regions.get("b", lookup)
+    assert asked[-2:] == ["b", "b"]  # expired: asked again
+    regions.forget("b")
+    regions.get("b", lookup)
+    assert asked[-3:] == ["b", "b", "b"]

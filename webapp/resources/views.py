@@ -11,7 +11,7 @@ from ..auth import login_required, safe_next
 from ..credentials import AwsCredentials, get_credentials
 from ..errors import render_error
 from .cache import drop_listings
-from .model import PAGE_SIZE
+from .model import PAGE_SIZE, Page, Service
 from .regions import (
     Cell,
     Listing,
@@ -67,7 +67,7 @@ def service_list(service_name: str) -> Any:
             service,
             r,
             listing_parts(service.name, size, t),
-            lambda client, t=t: service.list(client, size, t),  # type: ignore[misc]
+            functools.partial(load_page, service, size=size, token=t),
         )
         for r, t in tokens.items()
     ]
@@ -90,6 +90,11 @@ def service_list(service_name: str) -> Any:
         token=token,
         creds=creds,
     )
+
+
+def load_page(service: Service, client: Any, size: int, token: str | None) -> Page:
+    """One page of service's list (cells hand it the client of their region)."""
+    return service.list(client, size, token)
 
 
 def all_failed(listing: Listing, creds: AwsCredentials) -> tuple[str, int]:
