@@ -30,6 +30,8 @@ def environment(seed: dict, issuer: str, aws_url: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL": aws_url,
         "AWS_FEDERATION_URL": f"{aws_url}/federation",
         "AWS_REGION": seed.get("aws", {}).get("region", "us-east-1"),
+        # Every region the seed puts resources in, AWS_REGION first.
+        "AWS_REGIONS": ",".join(seed.get("aws", {}).get("regions", [])),
         "ROLE_RULES": str(HERE / "roles.toml"),
     }
 

@@ -93,6 +93,19 @@ def test_defaults_match_the_documented_contract():
 
 
 @pytest.mark.parametrize(
+    ("overrides", "regions"),
+    [
+        ({}, ["us-east-1"]),
+        ({"AWS_REGION": "eu-west-1"}, ["eu-west-1"]),
+        ({"AWS_REGIONS": "eu-west-1, us-east-1,eu-west-1"}, ["eu-west-1", "us-east-1"]),
+        ({"AWS_REGIONS": ["ap-southeast-2", "us-gov-west-1"]}, ["ap-southeast-2", "us-gov-west-1"]),
+    ],
+)
+def test_regions_default_to_aws_region(overrides, regions):
+    assert config.validate(settings(**overrides))["AWS_REGIONS"] == regions
+
+
+@pytest.mark.parametrize(
     ("name", "value"),
     [
         ("SECRET_KEY", None),
@@ -117,6 +130,10 @@ def test_defaults_match_the_documented_contract():
         ("AWS_ROLE_ARN", "arn:aws:iam::123:role/x"),
         ("ROLE_RULES", "/no/such/rules.toml"),
         ("AWS_ENDPOINT_URL", "localhost:9500"),
+        ("AWS_REGIONS", "us-east-1,Europe"),
+        ("AWS_REGIONS", "us-east-1;eu-west-1"),
+        ("AWS_REGIONS", " , "),
+        ("AWS_REGIONS", "https://eu-west-1"),
     ],
 )
 def test_bad_value_names_the_variable(name, value):

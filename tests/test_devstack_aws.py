@@ -628,6 +628,7 @@ def test_forced_error_times_and_status(aws: LocalAWS, issuer: Issuer) -> None:
     assert stats(aws) == {
         "assume_role_with_web_identity": {"ok": 1, "IDPCommunicationError": 2},
         "federation": {"getSigninToken": 0, "login": 0},
+        "aws_calls": {"max_in_flight": 1, "by_region": {"unsigned": 3}, "s3_wrong_region": 0},
     }
 
 

@@ -19,13 +19,14 @@ from devstack.testing import SEED, big_bucket_keys, idp_tokens
 from webapp.credentials import cli as cli_credentials
 from webapp.credentials import console
 from webapp.filters import filesize
-from webapp.resources import dynamodb, ec2, lambda_, s3, sqs
+from webapp.resources import dynamodb, ec2, lambda_, logs, rds, s3, sqs
 from webapp.resources.clients import ClientCache
 from webapp.resources.fanout import run_all, run_job
 from webapp.resources.model import Page, is_denied
 from webapp.tokens.times import utc_text as utc
 
 ACCOUNT = SEED["aws"]["account_id"]
+HOME, REGIONS = SEED["aws"]["region"], SEED["aws"]["regions"]
 BUCKETS = {b["name"]: b for b in SEED["aws"]["buckets"]}
 HANG_GUARD = 30  # seconds: a bound that only stops a hang, never a measurement
 
@@ -57,7 +58,12 @@ def clients(devstack):
         "bob": assume(devstack, "bob", "portal-reader"),
     }
     cache = ClientCache(endpoint_url=devstack.aws_url)
-    return lambda user, service: cache.get(creds[user], service, "us-east-1")
+    return lambda user, service, region=HOME: cache.get(creds[user], service, region)
+
+
+def seeded(seed_key: str, region: str) -> list[str]:
+    """Names of the seed's entries of one kind in one region."""
+    return [e["name"] for e in SEED["aws"][seed_key] if e.get("region", HOME) == region]
 
 
 def collect(list_page, page_size: int) -> tuple[list, int]:
@@ -75,21 +81,38 @@ def collect(list_page, page_size: int) -> tuple[list, int]:
 
 def test_alice_sees_every_service(clients):
     buckets = s3.list_buckets(clients("alice", "s3"), 50)
-    assert {b.name for b in buckets.items} == set(BUCKETS)
-    tables = dynamodb.list_tables(clients("alice", "dynamodb"), 50)
-    assert {t.name for t in tables.items} == {t["name"] for t in SEED["aws"]["tables"]}
-    functions = lambda_.list_functions(clients("alice", "lambda"), 50).items
-    assert {f.name for f in functions} == {f["name"] for f in SEED["aws"]["functions"]}
-    assert all(f.runtime == "python3.12" and f.memory_mb == 128 for f in functions)
-    assert all(f.last_modified and f.last_modified > time.time() - 86400 for f in functions)
-    queues = sqs.list_queues(clients("alice", "sqs"), 50).items
-    assert {q.name: q.messages for q in queues} == {
-        q["name"]: len(q["messages"]) for q in SEED["aws"]["queues"]
-    }
-    instances = ec2.list_instances(clients("alice", "ec2"), 50).items
-    assert sorted(i.name for i in instances) == sorted(SEED["aws"]["instances"]["names"])
-    assert {(i.instance_type, i.state) for i in instances} == {("t3.micro", "running")}
-    assert all(i.instance_id.startswith("i-") for i in instances)
+    assert {b.name for b in buckets.items} == set(BUCKETS)  # every region's, from any region
+    for region in REGIONS:
+        tables = dynamodb.list_tables(clients("alice", "dynamodb", region), 50)
+        assert {t.name for t in tables.items} == set(seeded("tables", region))
+        functions = lambda_.list_functions(clients("alice", "lambda", region), 50).items
+        assert {f.name for f in functions} == set(seeded("functions", region))
+        assert all(f.runtime == "python3.12" and f.memory_mb == 128 for f in functions)
+        assert all(f.last_modified and f.last_modified > time.time() - 86400 for f in functions)
+        queues = sqs.list_queues(clients("alice", "sqs", region), 50).items
+        assert {q.name: q.messages for q in queues} == {
+            q["name"]: len(q["messages"])
+            for q in SEED["aws"]["queues"]
+            if q.get("region", HOME) == region
+        }
+        instances = ec2.list_instances(clients("alice", "ec2", region), 50).items
+        spec = SEED["aws"]["instances"]
+        names = spec["names"] if region == HOME else spec["regions"].get(region, [])
+        assert sorted(i.name for i in instances) == sorted(names)
+        assert {(i.instance_type, i.state) for i in instances} == {("t3.micro", "running")}
+        assert all(i.instance_id.startswith("i-") for i in instances)
+        databases = rds.list_db_instances(clients("alice", "rds", region), 50).items
+        assert {d.name for d in databases} == set(seeded("db_instances", region))
+        assert all(
+            d.status == "available" and d.instance_class.startswith("db.") for d in databases
+        )
+        groups = logs.list_log_groups(clients("alice", "logs", region), 50).items
+        assert {g.name: g.retention_days for g in groups} == {
+            g["name"]: g.get("retention_days")
+            for g in SEED["aws"]["log_groups"]
+            if g.get("region", HOME) == region
+        }
+        assert all(g.created and g.created > time.time() - 86400 for g in groups)
 
 
 @pytest.mark.parametrize(
@@ -97,6 +120,7 @@ def test_alice_sees_every_service(clients):
     [
         ("dynamodb", dynamodb.list_tables, "tables"),
         ("sqs", sqs.list_queues, "queues"),
+        ("logs", logs.list_log_groups, "log_groups"),
         # Lambda is left out: moto ignores MaxItems and always answers with every function.
     ],
 )
@@ -104,7 +128,7 @@ def test_one_item_pages_walk_every_item_once(clients, service, lister, seed_key)
     client = clients("alice", service)
     items, pages = collect(lambda size, token: lister(client, size, token), 1)
     names = [item.name for item in items]
-    assert sorted(names) == sorted(entry["name"] for entry in SEED["aws"][seed_key])
+    assert sorted(names) == sorted(seeded(seed_key, HOME))
     assert pages >= len(names)
 
 
@@ -147,6 +171,8 @@ def test_browsing_the_big_bucket_by_folder_returns_every_key_once(clients):
         ("lambda", lambda c: lambda_.list_functions(c, 50)),
         ("sqs", lambda c: sqs.list_queues(c, 50)),
         ("ec2", lambda c: ec2.list_instances(c, 50)),
+        ("rds", lambda c: rds.list_db_instances(c, 50)),
+        ("logs", lambda c: logs.list_log_groups(c, 50)),
         ("s3", lambda c: s3.list_objects(c, "private-finance", "", 50)),
         ("s3", lambda c: s3.list_objects(c, "portal-users", "", 50)),
         ("s3", lambda c: s3.list_objects(c, "portal-users", "alice/", 50)),

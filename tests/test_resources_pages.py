@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,6 +21,17 @@ from webapp.resources.model import Page, Service
 # alice has two roles; signed in here, she picks this one.
 ADMIN = f"arn:aws:iam::{SEED['aws']['account_id']}:role/portal-admin"
 BUCKETS = [b["name"] for b in SEED["aws"]["buckets"]]
+HOME = SEED["aws"]["region"]
+INSTANCES = len(SEED["aws"]["instances"]["names"]) + sum(
+    len(names) for names in SEED["aws"]["instances"]["regions"].values()
+)
+LISTS = [  # (service, seed key) of the regional services whose seed entries have names
+    ("dynamodb", "tables"),
+    ("lambda", "functions"),
+    ("sqs", "queues"),
+    ("rds", "db_instances"),
+    ("logs", "log_groups"),
+]
 
 
 def text(response) -> str:
@@ -48,12 +60,17 @@ def test_alice_sees_every_service(client, auth):
     auth.login("alice", role_arn=ADMIN)
     page = text(client.get("/resources"))
     assert "portal-admin" in page and "Not permitted" not in page and "Could not list" not in page
-    for service, seed_key in [("dynamodb", "tables"), ("lambda", "functions"), ("sqs", "queues")]:
-        names = [entry["name"] for entry in SEED["aws"][seed_key]]
-        assert f'res-count">{len(names)}<' in panel(page, service)
-        assert all(name in panel(page, service) for name in names)
+    for service, seed_key in LISTS:
+        entries = SEED["aws"][seed_key]
+        assert f'res-count">{len(entries)}<' in panel(page, service)
+        for entry in entries[:5]:  # a panel shows five
+            region = entry.get("region", HOME)
+            assert re.search(
+                rf">{re.escape(entry['name'])}(</a>)? <span class=\"res-region\">{region}<",
+                panel(page, service),
+            )
     assert all(name in panel(page, "s3") for name in BUCKETS)
-    assert 'res-count">3<' in panel(page, "ec2")
+    assert f'res-count">{INSTANCES}<' in panel(page, "ec2")
 
 
 def test_alice_reads_every_bucket(client, auth):
@@ -71,9 +88,14 @@ def test_bob_sees_what_the_reader_role_may_and_may_not(client, auth):
     page = text(client.get("/resources"))
     assert all(name in panel(page, "s3") for name in BUCKETS)
     assert "portal-projects" in panel(page, "dynamodb")
-    for service in ("lambda", "sqs", "ec2"):
-        assert "Not permitted for portal-reader." in panel(page, service)
-        assert "<li>" not in panel(page, service)
+    for service in ("lambda", "sqs", "ec2", "rds", "logs"):
+        # Denied in each region, each in its own line.
+        for region in ("us-east-1", "eu-west-1"):
+            assert (
+                f'<p class="res-denied" data-region="{region}"><span class="res-region">{region}'
+                "</span> Not permitted for portal-reader.</p>"
+            ) in panel(page, service)
+        assert "<li>" not in panel(page, service) and "res-count" not in panel(page, service)
     for service in ("s3", "dynamodb"):
         assert "Not permitted" not in panel(page, service)
     denied = client.get("/resources/lambda")
@@ -140,14 +162,16 @@ def test_paging_through_the_big_bucket_returns_every_key_once(client, auth):
     assert pages == 1 + 1 + 4 * 2  # root, logs/, and two pages for each folder of 375 keys
 
 
-def test_list_pages_follow_next_links(client, auth):
+@pytest.mark.parametrize("region", [None, "us-east-1", "eu-west-1"])
+def test_list_pages_follow_next_links(client, auth, region):
     auth.login("bob")
-    names, url = [], "/resources/dynamodb?size=1"
+    names, url = [], "/resources/dynamodb?size=1" + (f"&region={region}" if region else "")
     while url:
         page = text(client.get(url))
-        names += re.findall(r'<a href="/resources/dynamodb/([^"]+)">', page)
+        names += re.findall(r'<a href="/resources/dynamodb/([^"?]+)\?region=([^"]+)">', page)
         url = next(iter(links(page, rel_next=True)), None)
-    assert sorted(names) == sorted(t["name"] for t in SEED["aws"]["tables"])
+    tables = [(t["name"], t.get("region", HOME)) for t in SEED["aws"]["tables"]]
+    assert sorted(names) == sorted(t for t in tables if region in (None, t[1]))
 
 
 def barrier_service(name: str, barrier: threading.Barrier) -> Service:
@@ -162,7 +186,7 @@ def test_overview_runs_listers_concurrently(client, auth, monkeypatch):
     auth.login("bob")
     barrier = threading.Barrier(5, timeout=5)
     fakes = [barrier_service(f"fake{i}", barrier) for i in range(5)]
-    monkeypatch.setattr(resources.services, "SERVICES", fakes)
+    monkeypatch.setattr(resources.services, "SERVICES", [replace(f, regional=False) for f in fakes])
     page = text(client.get("/resources"))
     for i in range(5):
         assert f"fake{i}-item" in panel(page, f"fake{i}")
@@ -174,7 +198,9 @@ def test_repeated_page_views_build_no_new_clients(app, client, auth):
     refresh = {"csrf_token": csrf_token(text(client.get("/resources"))), "next": "/resources"}
     clients = app.extensions["webapp.resources"]["clients"]
     built = clients.created
-    assert built == len(resources.SERVICES)
+    assert built == sum(
+        len(app.config["AWS_REGIONS"]) if s.regional else 1 for s in resources.SERVICES
+    )
     for _ in range(3):
         client.post("/resources/refresh", data=refresh)  # so every view really calls AWS
         for path in ("/resources", "/resources/s3", "/resources/s3/shared-docs", "/resources/sqs"):
@@ -190,7 +216,7 @@ def test_listings_are_kept_briefly_and_sealed(client, auth, redis_server):
     keys = redis_server.client().keys(store.session_key("*", "listing"))
     assert len(keys) == 1 and 0 < redis_server.client().ttl(keys[0]) <= cache.TTL_SECONDS
     stored = redis_server.client().hgetall(keys[0])
-    assert len(stored) == 2  # S3 and DynamoDB; denials are not cached
+    assert len(stored) == 3  # S3, and DynamoDB in each region; denials are not cached
     assert not any(b"shared-docs" in blob for blob in stored.values())
 
 
@@ -203,7 +229,7 @@ def test_refresh_drops_the_cache(app, client, auth, monkeypatch):
         calls.append(token)
         return real.list(client, size, token)
 
-    counted = Service("s3", real.title, "s3", counting, real.item_type, real.columns, None)
+    counted = replace(real, list=counting)
     monkeypatch.setattr(resources.services, "SERVICES", [counted])
     page = text(client.get("/resources"))
     client.get("/resources")

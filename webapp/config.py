@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_SENTINEL_PASSWORD": None,
     "REDIS_CLUSTER": False,
     "AWS_REGION": "us-east-1",
+    "AWS_REGIONS": None,  # regions the resource pages list; AWS_REGION alone unless set
     "AWS_ROLE_ARN": None,
     "ROLE_RULES": None,
     "STS_DURATION_SECONDS": 3600,
@@ -60,6 +61,8 @@ ALIASES = {
 }
 ROLES_CLAIM = "https://aws-portal.example/roles"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")  # us-east-1, eu-central-2, us-gov-west-1
+MAX_REGIONS = 32
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 
 
@@ -107,6 +110,7 @@ def validate(settings: dict[str, Any]) -> dict[str, Any]:
     for name in ("RATE_LIMIT_SIGN_IN", "RATE_LIMIT_BACKCHANNEL"):
         s[name] = _rate(s, name)
     s["METRICS_ALLOW"] = _networks(s, "METRICS_ALLOW")
+    s["AWS_REGIONS"] = _regions(s)
     if s["AWS_ROLE_ARN"] and not ROLE_ARN.match(s["AWS_ROLE_ARN"]):
         raise ConfigError(
             f"AWS_ROLE_ARN: expected arn:aws:iam::<12-digit account>:role/<name>, "
@@ -208,6 +212,22 @@ def _sentinels(value: Any) -> list[tuple[str, int]]:
             raise ConfigError(f"REDIS_SENTINELS: expected host:port[,host:port…], got {item!r}")
         found.append((host.strip("[]"), int(port)))
     return found
+
+
+def _regions(s: Mapping[str, Any]) -> list[str]:
+    """AWS_REGIONS: region names, comma-separated (or a list); AWS_REGION alone when unset."""
+    value = s["AWS_REGIONS"]
+    if value in (None, "", []):
+        value = [s["AWS_REGION"]]
+    items = value.split(",") if isinstance(value, str) else list(value)
+    regions = list(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
+    bad = [r for r in regions if not REGION.fullmatch(r)]
+    if bad or not regions or len(regions) > MAX_REGIONS:
+        raise ConfigError(
+            f"AWS_REGIONS: expected up to {MAX_REGIONS} region names separated by commas, such "
+            f"as 'us-east-1,eu-west-1', got {value!r}"
+        )
+    return regions
 
 
 def _flag(s: Mapping[str, Any], name: str) -> bool:

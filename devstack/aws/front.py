@@ -16,10 +16,16 @@ from .abac import is_allowed, s3_request
 from .errors import StsError
 from .presigned import PresignedUrls, S3Error
 from .proxy import S3_DENIED, Proxy, unsigned_error
+from .regions import (
+    check_bucket_region,
+    check_presigned_region,
+    region_denied,
+    wrong_region_response,
+)
 from .state import FrontState
 from .sts import WebIdentitySts
 
-CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/[^/]+/([^/]+)/")
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")  # key, region, service
 
 
 class Front:
@@ -56,26 +62,49 @@ class Front:
             return self.devstack(request)
         if request.path == "/federation":
             return self.federation(request)
-        if self.state.latency_ms and not request.path.startswith("/moto-api/"):
-            time.sleep(self.state.latency_ms / 1000)  # a real region is a network round trip away
-        if params.get("Action") == "AssumeRoleWithWebIdentity":
-            return self.assume_role_with_web_identity(params)
         # The key: in Authorization (header auth) or X-Amz-Credential (presigned URLs).
         query_credential = "Credential=" + params.get("X-Amz-Credential", "") + "/"
         signed = CREDENTIAL.search(request.headers.get("Authorization", "") or query_credential)
+        region = signed.group(2) if signed else ""
+        with self.state.calling(region):
+            if self.state.latency_ms and not request.path.startswith("/moto-api/"):
+                time.sleep(self.state.latency_ms / 1000)  # a real region is a round trip away
+            return self.call(request, body, params, signed)
+
+    def call(
+        self, request: Request, body: bytes, params: dict[str, str], signed: re.Match[str] | None
+    ) -> Response:
+        """An AWS API call: STS web identity here, S3's own checks, then moto."""
+        if params.get("Action") == "AssumeRoleWithWebIdentity":
+            return self.assume_role_with_web_identity(params)
         if not signed and not request.path.startswith("/moto-api/"):
             return unsigned_error(request, params)
-        if signed and signed.group(2) == "s3" and "X-Amz-Signature" in params:
+        if signed is None:
+            return self.proxy.forward(request, body)
+        key, region, service = signed.groups()
+        if region in self.state.deny_regions and service != "sts":
+            return region_denied(request, service, region)
+        if service == "s3" and "X-Amz-Signature" in params:
             return self.presigned_s3(request, body)
-        if signed and signed.group(2) == "s3" and not self.tags_allow(request, signed.group(1)):
-            return Response(S3_DENIED, 403, content_type="application/xml")
+        if service == "s3":
+            try:
+                check_bucket_region(request, _bucket_and_key(request)[0], region)
+            except S3Error as error:
+                self.state.count_wrong_region()
+                return wrong_region_response(request, error)
+            if not self.tags_allow(request, key):
+                return Response(S3_DENIED, 403, content_type="application/xml")
         return self.proxy.forward(request, body)
 
     def presigned_s3(self, request: Request, body: bytes) -> Response:
-        """A presigned URL: S3's signature checks, the principal-tag rules, then moto's policy."""
+        """A presigned URL: S3's signature and region checks, the principal-tag rules, moto."""
         try:
             presigned = self.presigned.verify(request)
+            check_presigned_region(_bucket_and_key(request)[0], presigned.region)
         except S3Error as error:
+            if error.code == "AuthorizationQueryParametersError" and "Region" in error.extra:
+                self.state.count_wrong_region()
+                return wrong_region_response(request, error)
             return error.response()
         if not self.tags_allow(request, presigned.access_key):
             return Response(S3_DENIED, 403, content_type="application/xml")
@@ -116,6 +145,8 @@ class Front:
                     self.state.delay_ms = int(switches["sts_delay_ms"] or 0)
                 if "latency_ms" in switches:
                     self.state.latency_ms = int(switches["latency_ms"] or 0)
+                if "deny_regions" in switches:  # every call signed for these regions: denied
+                    self.state.deny_regions = frozenset(switches["deny_regions"] or ())
             return Response('{"status": "ok"}', content_type="application/json")
         if name == "providers" and request.method == "POST" and self.add_provider is not None:
             # {"url": issuer, "client_id": …}: an IAM OIDC provider, trusted by every role.

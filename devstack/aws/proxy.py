@@ -44,7 +44,7 @@ class Proxy:
         url = self.moto_url + raw_target(request)
         upstream = self.send(request.method, url, headers, body)
         out = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
-        if upstream.status >= 400 and _is_json_protocol(request):
+        if upstream.status >= 400 and is_json_protocol(request):
             return json_error(request, upstream.status, out, upstream.read())
         return Response(_stream(upstream), upstream.status, out, direct_passthrough=True)
 
@@ -77,7 +77,7 @@ def raw_target(request: Request) -> str:
     return target if target.startswith("/") else _path_and_query(target)
 
 
-def _is_json_protocol(request: Request) -> bool:
+def is_json_protocol(request: Request) -> bool:
     # JSON services carry X-Amz-Target; Lambda is REST-JSON under /2015-03-31/ and friends.
     return "X-Amz-Target" in request.headers or "/lambda/aws4_request" in request.headers.get(
         "Authorization", ""

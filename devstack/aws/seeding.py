@@ -92,11 +92,19 @@ class Seeder:
     def seed(self) -> Credentials:
         """Create everything; return the keys of the front's IAM user."""
         credentials = self.seed_iam()
-        jobs = (self.seed_s3, self.seed_dynamodb, self.seed_lambda, self.seed_sqs, self.seed_ec2)
+        jobs = (
+            self.seed_s3, self.seed_dynamodb, self.seed_lambda, self.seed_sqs, self.seed_ec2,
+            self.seed_rds, self.seed_logs,
+        )  # fmt: skip
         with ThreadPoolExecutor(len(jobs)) as pool:
             for future in [pool.submit(job) for job in jobs]:
                 future.result()
         return credentials
+
+    def client(self, service: str, entry: dict[str, Any] | None = None) -> Any:
+        """A client in the entry's region (its "region" key), else in [aws] region."""
+        region = (entry or {}).get("region", self.aws["region"])
+        return boto3.client(service, **{**self.kw, "region_name": region})
 
     def seed_iam(self) -> Credentials:
         """OIDC provider, roles with their inline policies, the front's and the doctor's users."""
@@ -131,10 +139,12 @@ class Seeder:
         """Buckets and objects; the big bucket goes straight into moto's backend (HTTP is ~5 s)."""
         from moto.s3.models import s3_backends
 
-        s3 = boto3.client("s3", **self.kw)
         backend = s3_backends[self.account_id]["aws"]
         for bucket in self.aws["buckets"]:
-            s3.create_bucket(Bucket=bucket["name"])
+            s3, region = self.client("s3", bucket), bucket.get("region", self.aws["region"])
+            # us-east-1 is the one region S3 refuses as a LocationConstraint.
+            where = {"LocationConstraint": region} if region != "us-east-1" else None
+            s3.create_bucket(Bucket=bucket["name"], **_configuration(where))
             keys = list(bucket.get("keys", []))
             if "generate" in bucket:
                 prefixes = bucket["generate"]["prefixes"]
@@ -146,8 +156,8 @@ class Seeder:
 
     def seed_dynamodb(self) -> None:
         """Tables with a string hash key and a few items."""
-        ddb = boto3.client("dynamodb", **self.kw)
         for table in self.aws["tables"]:
+            ddb = self.client("dynamodb", table)
             ddb.create_table(
                 TableName=table["name"],
                 KeySchema=[{"AttributeName": table["key"], "KeyType": "HASH"}],
@@ -159,12 +169,11 @@ class Seeder:
 
     def seed_lambda(self) -> None:
         """Tiny zip functions: creating them needs no Docker, only invoking would."""
-        client = boto3.client("lambda", **self.kw)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", HANDLER)
         for function in self.aws["functions"]:
-            client.create_function(
+            self.client("lambda", function).create_function(
                 FunctionName=function["name"],
                 Description=function.get("description", ""),
                 Runtime="python3.12",
@@ -175,18 +184,20 @@ class Seeder:
 
     def seed_sqs(self) -> None:
         """Queues holding a few messages."""
-        sqs = boto3.client("sqs", **self.kw)
         for queue in self.aws["queues"]:
+            sqs = self.client("sqs", queue)
             url = sqs.create_queue(QueueName=queue["name"])["QueueUrl"]
             for message in queue["messages"]:
                 sqs.send_message(QueueUrl=url, MessageBody=message)
 
     def seed_ec2(self) -> None:
-        """Instances with Name tags."""
-        ec2 = boto3.client("ec2", **self.kw)
+        """Instances with Name tags: names in [aws] region, regions.<region> elsewhere."""
         spec = self.aws["instances"]
-        for name in spec["names"]:
-            ec2.run_instances(
+        names = [(name, None) for name in spec["names"]] + [
+            (name, region) for region, more in spec.get("regions", {}).items() for name in more
+        ]
+        for name, region in names:
+            self.client("ec2", {"region": region} if region else None).run_instances(
                 ImageId=spec["image_id"],
                 InstanceType=spec["instance_type"],
                 MinCount=1,
@@ -195,6 +206,28 @@ class Seeder:
                     {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
                 ],
             )
+
+    def seed_rds(self) -> None:
+        """DB instances (moto creates them at once, no engine runs)."""
+        for db in self.aws.get("db_instances", []):
+            self.client("rds", db).create_db_instance(
+                DBInstanceIdentifier=db["name"],
+                Engine=db["engine"],
+                DBInstanceClass=db["class"],
+                AllocatedStorage=20,
+                MasterUsername="devstack",
+                MasterUserPassword="devstack-password",
+            )
+
+    def seed_logs(self) -> None:
+        """CloudWatch log groups, with a retention where the seed gives one."""
+        for group in self.aws.get("log_groups", []):
+            logs = self.client("logs", group)
+            logs.create_log_group(logGroupName=group["name"])
+            if "retention_days" in group:
+                logs.put_retention_policy(
+                    logGroupName=group["name"], retentionInDays=group["retention_days"]
+                )
 
 
 def _create_user(iam: Any, user: dict[str, Any], policy_name: str) -> Credentials:
@@ -208,6 +241,10 @@ def _create_user(iam: Any, user: dict[str, Any], policy_name: str) -> Credential
     )
     key = iam.create_access_key(UserName=user["name"])["AccessKey"]
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def _configuration(where: dict[str, str] | None) -> dict[str, Any]:
+    return {"CreateBucketConfiguration": where} if where else {}
 
 
 def _attr(value: Any) -> dict[str, Any]:

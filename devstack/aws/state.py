@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,11 @@ class FrontState:
     release: threading.Event = field(default_factory=threading.Event)  # reset ends those waits
     latency_ms: int = 0  # added to every AWS API call, to mimic a real region's round trip
     clock_offset: float = 0.0  # seconds the front's clock runs ahead of real time
+    deny_regions: frozenset[str] = frozenset()  # calls signed for these are AccessDenied
+    in_flight: int = 0  # AWS API calls being answered right now
+    max_in_flight: int = 0  # the most at once since the last reset (parallelism, seen from here)
+    region_calls: Counter[str] = field(default_factory=Counter)  # AWS API calls by signed region
+    wrong_region: int = 0  # S3 requests refused for being signed for another region
     sessions: dict[str, Session] = field(default_factory=dict)
     signin_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     # Keys of seeded IAM users for tools (the read-only "doctor"), served at /_devstack/credentials.
@@ -43,6 +50,24 @@ class FrontState:
     def now(self) -> float:
         """The front's clock for every expiry it checks: real time plus the offset tests set."""
         return time.time() + self.clock_offset
+
+    @contextlib.contextmanager
+    def calling(self, region: str) -> Iterator[None]:
+        """Count one AWS API call (by the region it is signed for) while it is answered."""
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.region_calls[region or "unsigned"] += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def count_wrong_region(self) -> None:
+        """Count one S3 request refused for its signing region."""
+        with self.lock:
+            self.wrong_region += 1
 
     def hold_sts(self) -> None:
         """Wait out the STS delay switch, counted in `held` meanwhile; reset ends the wait early."""
@@ -79,6 +104,11 @@ class FrontState:
             return {
                 "assume_role_with_web_identity": {"ok": 0, **self.sts_counts},
                 "federation": {"getSigninToken": 0, "login": 0, **self.federation_counts},
+                "aws_calls": {
+                    "max_in_flight": self.max_in_flight,
+                    "by_region": dict(self.region_calls),
+                    "s3_wrong_region": self.wrong_region,
+                },
             }
 
     def reset(self) -> None:
@@ -90,5 +120,9 @@ class FrontState:
             self.delay_ms = 0
             self.latency_ms = 0
             self.clock_offset = 0.0
+            self.deny_regions = frozenset()
+            self.max_in_flight = self.in_flight
+            self.region_calls.clear()
+            self.wrong_region = 0
             self.release.set()  # calls held by the delay go on now
             self.release = threading.Event()

@@ -37,6 +37,11 @@ def put_listing(value: Any, *parts: str) -> None:
     get_store().put_field(_key(), _field(parts), value, TTL_SECONDS)
 
 
+def put_listings(values: list[tuple[Any, tuple[str, ...]]]) -> None:
+    """put_listing for several (value, parts) pairs, in one round trip."""
+    get_store().put_fields(_key(), {_field(p): v for v, p in values}, TTL_SECONDS)
+
+
 def drop_listings() -> None:
     """Forget every cached listing of this session (the Refresh button)."""
     get_store().delete(_key())

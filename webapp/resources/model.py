@@ -73,6 +73,7 @@ class Service:
     detail_endpoint: str | None = None  # per-row page, linked from the first column
     # A cheaper first page for the overview, which shows only names (e.g. no per-item calls).
     summary: Callable[[Any, int, str | None], Page] | None = None
+    regional: bool = True  # listed in every AWS_REGIONS region; else once, in AWS_REGION
 
     def list_summary(self, client: Any, page_size: int) -> Page:
         """The overview's first page: the summary lister when there is one, else the list."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .model import Column, Page, Service, to_timestamp
 
 DOWNLOAD_SECONDS = 300
@@ -88,6 +90,29 @@ def get_download_url(client: Any, bucket: str, key: str) -> str:
     )
 
 
+def get_bucket_region(client: Any, bucket: str) -> str | None:
+    """GetBucketLocation, else the x-amz-bucket-region header S3 sends even with an error."""
+    try:
+        constraint = client.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+        # us-east-1 answers with no constraint; "EU" is the legacy name of eu-west-1.
+        return {"": "us-east-1", "EU": "eu-west-1"}.get(constraint or "", str(constraint))
+    except ClientError as exc:
+        found = get_region_header(exc.response)
+    if found is None:
+        try:
+            found = get_region_header(client.head_bucket(Bucket=bucket))
+        except ClientError as exc:
+            found = get_region_header(exc.response)
+    return found
+
+
+def get_region_header(response: dict[str, Any]) -> str | None:
+    """The x-amz-bucket-region header of a botocore response or error response."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    region = headers.get("x-amz-bucket-region")
+    return str(region) if region else None
+
+
 def get_breadcrumbs(prefix: str) -> list[tuple[str, str]]:
     """(label, prefix) for each folder level of prefix, outermost first."""
     crumbs, start = [], 0
@@ -107,4 +132,5 @@ SERVICE = Service(
     item_type=Bucket,
     columns=(Column("Bucket", "name"), Column("Created", "created", "time")),
     detail_endpoint="resources.bucket",
+    regional=False,  # ListBuckets answers for every region; each bucket lives in its own
 )

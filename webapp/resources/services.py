@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import dynamodb, ec2, lambda_, s3, sqs
+from . import dynamodb, ec2, lambda_, logs, rds, s3, sqs
 from .model import Service
 
 SERVICES: list[Service] = [
@@ -11,6 +11,8 @@ SERVICES: list[Service] = [
     lambda_.SERVICE,
     sqs.SERVICE,
     ec2.SERVICE,
+    rds.SERVICE,
+    logs.SERVICE,
 ]
 
 

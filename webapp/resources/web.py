@@ -23,9 +23,9 @@ def get_state() -> dict[str, Any]:
     return state
 
 
-def get_client(creds: AwsCredentials, service: str) -> Any:
-    """A cached boto3 client for this request's credentials."""
-    return get_state()["clients"].get(creds, service, current_app.config["AWS_REGION"])
+def get_client(creds: AwsCredentials, service: str, region: str | None = None) -> Any:
+    """A cached boto3 client for this request's credentials, in region (else AWS_REGION)."""
+    return get_state()["clients"].get(creds, service, region or current_app.config["AWS_REGION"])
 
 
 def get_page_size() -> int:

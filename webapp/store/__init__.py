@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -126,8 +126,14 @@ class Store:
 
     def put_field(self, key: str, field: str, value: Any, ttl: int) -> None:
         """Seal value into a hash field; the hash lives ttl seconds from its first field."""
+        self.put_fields(key, {field: value}, ttl)
+
+    def put_fields(self, key: str, values: Mapping[str, Any], ttl: int) -> None:
+        """put_field for several fields of one hash, in one round trip."""
+        if not values:
+            return
         pipe = self.client.pipeline(transaction=False)
-        pipe.hset(key, field, self.seal(value, f"{key}/{field}"))
+        pipe.hset(key, mapping={f: self.seal(v, f"{key}/{f}") for f, v in values.items()})
         pipe.expire(key, ttl, nx=True)
         pipe.execute()
 
