@@ -53,6 +53,17 @@ class Seeder:
         }
         self.doctor_credentials: Credentials | None = None  # set by seed_iam when seeded
 
+    def client(self, service: str) -> Any:
+        """A client of this seeder's account: moto picks the account from x-moto-account-id."""
+        client = boto3.client(service, **self.kw)
+        account = self.account_id
+
+        def add_header(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign", add_header)
+        return client
+
     def seed(self) -> Credentials:
         """Create everything; return the keys of the front's IAM user."""
         credentials = self.seed_iam()
@@ -64,7 +75,7 @@ class Seeder:
 
     def seed_iam(self) -> Credentials:
         """OIDC provider, roles with their inline policies, the front's and the doctor's users."""
-        iam = boto3.client("iam", **self.kw)
+        iam = self.client("iam")
         provider_arn = iam.create_open_id_connect_provider(
             Url=self.issuer, ClientIDList=[self.client_id], ThumbprintList=["0" * 40]
         )["OpenIDConnectProviderArn"]
@@ -92,9 +103,9 @@ class Seeder:
         """Buckets and objects; the big bucket goes straight into moto's backend (HTTP is ~5 s)."""
         from moto.s3.models import s3_backends
 
-        s3 = boto3.client("s3", **self.kw)
+        s3 = self.client("s3")
         backend = s3_backends[self.account_id]["aws"]
-        for bucket in self.aws["buckets"]:
+        for bucket in self.aws.get("buckets", []):
             s3.create_bucket(Bucket=bucket["name"])
             keys = list(bucket.get("keys", []))
             if "generate" in bucket:
@@ -107,8 +118,8 @@ class Seeder:
 
     def seed_dynamodb(self) -> None:
         """Tables with a string hash key and a few items."""
-        ddb = boto3.client("dynamodb", **self.kw)
-        for table in self.aws["tables"]:
+        ddb = self.client("dynamodb")
+        for table in self.aws.get("tables", []):
             ddb.create_table(
                 TableName=table["name"],
                 KeySchema=[{"AttributeName": table["key"], "KeyType": "HASH"}],
@@ -120,11 +131,11 @@ class Seeder:
 
     def seed_lambda(self) -> None:
         """Tiny zip functions: creating them needs no Docker, only invoking would."""
-        client = boto3.client("lambda", **self.kw)
+        client = self.client("lambda")
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", HANDLER)
-        for function in self.aws["functions"]:
+        for function in self.aws.get("functions", []):
             client.create_function(
                 FunctionName=function["name"],
                 Description=function.get("description", ""),
@@ -136,16 +147,16 @@ class Seeder:
 
     def seed_sqs(self) -> None:
         """Queues holding a few messages."""
-        sqs = boto3.client("sqs", **self.kw)
-        for queue in self.aws["queues"]:
+        sqs = self.client("sqs")
+        for queue in self.aws.get("queues", []):
             url = sqs.create_queue(QueueName=queue["name"])["QueueUrl"]
             for message in queue["messages"]:
                 sqs.send_message(QueueUrl=url, MessageBody=message)
 
     def seed_ec2(self) -> None:
         """Instances with Name tags."""
-        ec2 = boto3.client("ec2", **self.kw)
-        spec = self.aws["instances"]
+        ec2 = self.client("ec2")
+        spec = self.aws.get("instances", {"names": []})
         for name in spec["names"]:
             ec2.run_instances(
                 ImageId=spec["image_id"],
