@@ -232,7 +232,7 @@ def test_a_real_id_token_is_accepted_for_every_role(
         assert f"assumed-role/{role}/alice@example.com-" in success
     assert "sts::210987654321:assumed-role/sandbox-admin/" in result.output
     assert result.output.splitlines()[-1] == "15 passed, 0 failed, 1 skipped."
-    assert devstack.aws("GET", "_devstack/stats").json()["assume_role_with_web_identity"]["ok"] == 2
+    assert devstack.aws("GET", "_devstack/stats").json()["assume_role_with_web_identity"]["ok"] == 3
 
 
 def test_a_role_that_refuses_the_token_is_explained_like_the_error_page(
