@@ -125,9 +125,7 @@ class WebIdentitySts:
         scheme, sep, rest = issuer.partition("://")
         if sep and scheme in ("https", "http"):
             for entry in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-                provider = iam.get_open_id_connect_provider(
-                    OpenIDConnectProviderArn=entry["Arn"]
-                )
+                provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=entry["Arn"])
                 # IAM stores the URL without its scheme; the rest must match exactly.
                 if provider["Url"] == rest:
                     return entry["Arn"], rest, provider.get("ClientIDList", [])
