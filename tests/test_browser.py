@@ -144,3 +144,28 @@ def test_pages_and_sign_out_work_under_the_csp(page, live_url, devstack, csp_rep
     page.wait_for_url(live_url + "/")
     assert page.get_by_role("heading", name="Welcome").is_visible()
     assert csp_reports == []
+
+
+def test_typing_in_the_filter_narrows_every_panel_without_a_request(
+    page, live_url, devstack, csp_reports
+):
+    use_login_form(page, live_url, "bob", "bob-password")
+    page.wait_for_url(live_url + "/")
+    page.goto(live_url + "/resources")
+    s3, dynamodb = page.locator("#panel-s3"), page.locator("#panel-dynamodb")
+    assert s3.get_by_role("link", name="private-finance").is_visible()
+    assert dynamodb.get_by_text("portal-projects").is_visible()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.get_by_label("Filter by name or tag value").press_sequentially("SHARED")
+    assert s3.get_by_role("link", name="shared-docs").is_visible()
+    assert s3.get_by_role("link", name="shared-big").is_visible()
+    assert not s3.get_by_role("link", name="private-finance").is_visible()
+    assert not dynamodb.get_by_text("portal-projects").is_visible()
+    assert dynamodb.get_by_text("No match.").is_visible()
+    page.get_by_label("Filter by name or tag value").press("Enter")  # filters, sends nothing
+    assert requests == []  # the page already holds every row: no request, so no AWS call
+    page.get_by_label("Filter by name or tag value").fill("")
+    assert s3.get_by_role("link", name="private-finance").is_visible()
+    assert not dynamodb.get_by_text("No match.").is_visible()
+    assert csp_reports == []

@@ -91,12 +91,16 @@ def test_passes_against_the_local_stack(app: Flask, devstack: Devstack) -> None:
         "IAM provider audience",
         "IAM role portal-admin",
         "IAM role portal-reader",
+        "IAM role sandbox-admin",
     ]
-    assert all(t.startswith("pass  ") for t in check_lines(result)), result.output
+    # The demo's second account cannot be read with the first account's keys: skipped, not failed.
+    assert all(t.startswith("pass  ") for t in check_lines(result)[:-1]), result.output
+    assert line(result, "IAM role sandbox-admin").startswith("skip  ")
+    assert "account 123456789012, not the role's (210987654321)" in result.output
     assert "invalid_grant" in line(result, "IdP client credentials")
     assert "noeviction" in line(result, "Redis eviction policy")
     assert "ms" in line(result, "Redis")
-    assert result.output.splitlines()[-1] == "11 passed, 0 failed, 0 skipped."
+    assert result.output.splitlines()[-1] == "11 passed, 0 failed, 1 skipped."
 
 
 def test_without_aws_credentials_iam_is_skipped_and_says_why(app: Flask) -> None:
@@ -225,12 +229,13 @@ def test_a_real_id_token_is_accepted_for_every_role(
     result = run_doctor(app, "--token", str(token_file), env=doctor_keys(devstack))
     assert result.exit_code == 0, result.output
     assert line(result, "ID token (STS pre-flight)").startswith("pass  ")
-    for role in ("portal-admin", "portal-reader"):
+    for role in ("portal-admin", "portal-reader", "sandbox-admin"):  # the last: second account
         success = line(result, f"STS AssumeRoleWithWebIdentity {role}")
         assert success.startswith("pass  ")
         assert f"assumed-role/{role}/alice@example.com-" in success
-    assert result.output.splitlines()[-1] == "14 passed, 0 failed, 0 skipped."
-    assert devstack.aws("GET", "_devstack/stats").json()["assume_role_with_web_identity"]["ok"] == 2
+    assert "sts::210987654321:assumed-role/sandbox-admin/" in result.output
+    assert result.output.splitlines()[-1] == "15 passed, 0 failed, 1 skipped."
+    assert devstack.aws("GET", "_devstack/stats").json()["assume_role_with_web_identity"]["ok"] == 3
 
 
 def test_a_role_that_refuses_the_token_is_explained_like_the_error_page(

@@ -78,13 +78,22 @@ class LocalAWS:
                 "AWS_ACCESS_KEY_ID": key.access_key,
                 "AWS_SECRET_ACCESS_KEY": key.secret_key,
             }
+        accounts = {
+            extra["account_id"]: Seeder(moto_url, self._account_seed(extra), self.issuer).seed()
+            for extra in self.seed["aws"].get("accounts", [])
+        }
         _reset_auth(moto_url, "0")
-        sts = WebIdentitySts(moto_url, self.region, credentials, self.state)
+        sts = WebIdentitySts(moto_url, self.region, credentials, self.state, accounts)
         front = Front(moto_url, sts, self.state, tag_policies(self.seed))
         front.add_provider = functools.partial(trust_provider, sts.iam, self.seed)
         self._server = make_server(self.host, self._requested_port, front, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def _account_seed(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """A further account's seed: its own [[aws.accounts]] entry, the main region and front."""
+        aws = {"region": self.region, "front_user": self.seed["aws"]["front_user"], **extra}
+        return {**self.seed, "aws": aws}
 
     def stop(self) -> None:
         """Stop both servers and give moto's enforcement setting back to the process."""

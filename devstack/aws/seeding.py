@@ -65,10 +65,10 @@ def trust_provider(iam: Any, seed: dict[str, Any], url: str, client_id: str) -> 
 
 def tag_policies(seed: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Role name -> inline policy statements, for the roles whose policy reads principal tags."""
-    names = {"account_id": seed["aws"]["account_id"]}
     return {
-        role["name"]: expand(role["statements"], names)
-        for role in seed["aws"]["roles"]
+        role["name"]: expand(role["statements"], {"account_id": account["account_id"]})
+        for account in (seed["aws"], *seed["aws"].get("accounts", []))
+        for role in account.get("roles", [])
         if uses_tags(role.get("statements", []))
     }
 
@@ -89,6 +89,19 @@ class Seeder:
         }
         self.doctor_credentials: Credentials | None = None  # set by seed_iam when seeded
 
+    def client(self, service: str, entry: dict[str, Any] | None = None) -> Any:
+        """A client of this seeder's account (moto picks the account from x-moto-account-id), in
+        the entry's region (its "region" key), else in [aws] region."""
+        region = (entry or {}).get("region", self.aws["region"])
+        client = boto3.client(service, **{**self.kw, "region_name": region})
+        account = self.account_id
+
+        def add_header(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        client.meta.events.register("before-sign", add_header)
+        return client
+
     def seed(self) -> Credentials:
         """Create everything; return the keys of the front's IAM user."""
         credentials = self.seed_iam()
@@ -101,14 +114,9 @@ class Seeder:
                 future.result()
         return credentials
 
-    def client(self, service: str, entry: dict[str, Any] | None = None) -> Any:
-        """A client in the entry's region (its "region" key), else in [aws] region."""
-        region = (entry or {}).get("region", self.aws["region"])
-        return boto3.client(service, **{**self.kw, "region_name": region})
-
     def seed_iam(self) -> Credentials:
         """OIDC provider, roles with their inline policies, the front's and the doctor's users."""
-        iam = boto3.client("iam", **self.kw)
+        iam = self.client("iam")
         provider_arn = iam.create_open_id_connect_provider(
             Url=self.issuer, ClientIDList=[self.client_id], ThumbprintList=["0" * 40]
         )["OpenIDConnectProviderArn"]
@@ -140,7 +148,7 @@ class Seeder:
         from moto.s3.models import s3_backends
 
         backend = s3_backends[self.account_id]["aws"]
-        for bucket in self.aws["buckets"]:
+        for bucket in self.aws.get("buckets", []):
             s3, region = self.client("s3", bucket), bucket.get("region", self.aws["region"])
             # us-east-1 is the one region S3 refuses as a LocationConstraint.
             where = {"LocationConstraint": region} if region != "us-east-1" else None
@@ -156,7 +164,7 @@ class Seeder:
 
     def seed_dynamodb(self) -> None:
         """Tables with a string hash key and a few items."""
-        for table in self.aws["tables"]:
+        for table in self.aws.get("tables", []):
             ddb = self.client("dynamodb", table)
             ddb.create_table(
                 TableName=table["name"],
@@ -172,7 +180,7 @@ class Seeder:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("handler.py", HANDLER)
-        for function in self.aws["functions"]:
+        for function in self.aws.get("functions", []):
             self.client("lambda", function).create_function(
                 FunctionName=function["name"],
                 Description=function.get("description", ""),
@@ -184,7 +192,7 @@ class Seeder:
 
     def seed_sqs(self) -> None:
         """Queues holding a few messages."""
-        for queue in self.aws["queues"]:
+        for queue in self.aws.get("queues", []):
             sqs = self.client("sqs", queue)
             url = sqs.create_queue(QueueName=queue["name"])["QueueUrl"]
             for message in queue["messages"]:
@@ -192,7 +200,7 @@ class Seeder:
 
     def seed_ec2(self) -> None:
         """Instances with Name tags: names in [aws] region, regions.<region> elsewhere."""
-        spec = self.aws["instances"]
+        spec = self.aws.get("instances", {"names": []})
         names = [(name, None) for name in spec["names"]] + [
             (name, region) for region, more in spec.get("regions", {}).items() for name in more
         ]

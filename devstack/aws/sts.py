@@ -114,28 +114,39 @@ class WebIdentitySts:
         region: str,
         credentials: Credentials,
         state: FrontState,
+        accounts: dict[str, Credentials] | None = None,
     ) -> None:
         self.moto_url = moto_url
         self.region = region
         self.credentials = credentials
         self.state = state
         self.jwks = JwksCache()
-        self.iam = boto3.client(
+        self.iam = self._iam(credentials)
+        # Further accounts: each has its own OIDC provider and roles, read with its front user
+        # (moto serves an IAM call from the account of the access key that signed it).
+        self.account_iams = {account: self._iam(keys) for account, keys in (accounts or {}).items()}
+
+    def _iam(self, credentials: Credentials) -> Any:
+        return boto3.client(
             "iam",
-            endpoint_url=moto_url,
-            region_name=region,
+            endpoint_url=self.moto_url,
+            region_name=self.region,
             aws_access_key_id=credentials.access_key,
             aws_secret_access_key=credentials.secret_key,
         )
 
-    def find_provider(self, issuer: str) -> tuple[str, str, list[str]]:
+    def iam_for(self, role_arn: str) -> Any:
+        """The IAM client of the role's account (STS looks up provider and role there)."""
+        parts = role_arn.split(":")
+        return self.account_iams.get(parts[4], self.iam) if len(parts) > 4 else self.iam
+
+    def find_provider(self, issuer: str, iam: Any = None) -> tuple[str, str, list[str]]:
         """Return (arn, url, client IDs) of the IAM OIDC provider whose URL is `issuer`."""
+        iam = iam or self.iam
         scheme, sep, rest = issuer.partition("://")
         if sep and scheme in ("https", "http"):
-            for entry in self.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
-                provider = self.iam.get_open_id_connect_provider(
-                    OpenIDConnectProviderArn=entry["Arn"]
-                )
+            for entry in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+                provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=entry["Arn"])
                 # IAM stores the URL without its scheme; the rest must match exactly.
                 if provider["Url"] == rest:
                     return entry["Arn"], rest, provider.get("ClientIDList", [])
@@ -146,7 +157,7 @@ class WebIdentitySts:
     def get_role(self, role_arn: str) -> dict[str, Any]:
         """Fetch the role named by `role_arn`; a missing role is an AccessDenied, as in STS."""
         try:
-            role = self.iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
+            role = self.iam_for(role_arn).get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
         except ClientError:
             raise StsError("AccessDenied", DENIED) from None
         if role["Arn"] != role_arn:
@@ -160,7 +171,8 @@ class WebIdentitySts:
         issuer = token.claims.get("iss")
         if not isinstance(issuer, str):
             raise StsError("InvalidIdentityToken", "Missing a required claim: iss")
-        provider_arn, provider_url, client_ids = self.find_provider(issuer)
+        iam = self.iam_for(params["RoleArn"])
+        provider_arn, provider_url, client_ids = self.find_provider(issuer, iam)
         verify_signature(token, issuer, self.jwks)
         aud = check_claims(token.claims, client_ids, now=self.state.now())
         tags = check_session_tags(token.claims)

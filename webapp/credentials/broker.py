@@ -15,14 +15,16 @@ from flask import Flask, current_app, session
 
 from .. import audit, clock, metrics, sessions
 from ..auth import ensure_fresh, tokens_renewed
-from ..store import get_store, session_key
+from ..session_index import get_user_key
+from ..store import get_store, global_key, session_key
 from ..tokens import check_sts_compatibility, decode_unverified
 from .problems import NoRoleError, RoleChoiceNeeded, StsProblem
-from .roles import role_name, roles_for
+from .roles import Rule, role_name, roles_for
 
 log = logging.getLogger(__name__)
 RENEW_BEFORE = 300  # re-assume five minutes before the credentials expire
 SAFE_DURATION = 3600  # every role's MaxSessionDuration is at least one hour
+REMEMBER_SECONDS = 180 * 86400  # how long the last role choice of a user is remembered
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ def _state() -> dict[str, Any]:
     return state
 
 
+def role_rules() -> list[Rule]:
+    """The ROLE_RULES this app was started with (empty: AWS_ROLE_ARN alone)."""
+    rules: list[Rule] = _state()["rules"]
+    return rules
+
+
 def offered_roles() -> list[str]:
     """Role ARNs the signed-in user may assume, from the verified ID token's claims."""
     claims = decode_unverified(session["tokens"]["id_token"]).claims
@@ -75,7 +83,28 @@ def chosen_role() -> str:
     choice = session.get("role_choice")
     if isinstance(choice, str) and choice in offered:
         return choice
+    remembered = remembered_role()  # the last choice of an earlier session, if still offered
+    if remembered in offered:
+        session["role_choice"] = remembered
+        return str(remembered)
     raise RoleChoiceNeeded(offered)
+
+
+def _remembered_key() -> str:
+    user = session["user"]
+    return global_key("user", get_user_key(user["iss"], user["sub"]), "role")
+
+
+def remembered_role() -> str | None:
+    """The role this user last chose, in any session (None when never or long ago)."""
+    value = get_store().get(_remembered_key())
+    return value if isinstance(value, str) else None
+
+
+def remember_role(arn: str) -> None:
+    """Keep arn as this session's role and as the user's choice for their next sign-in."""
+    session["role_choice"] = arn
+    get_store().put(_remembered_key(), arn, REMEMBER_SECONDS)
 
 
 def load_cached(handle: str) -> AwsCredentials | None:
@@ -102,9 +131,7 @@ def get_credentials() -> AwsCredentials:
             with get_store().lock(handle, "sts", timeout=30, blocking_timeout=20):
                 creds = load_cached(handle)  # another request of this session may have it now
                 if not _usable(creds, role_arn):
-                    creds = _assume(role_arn)
-                    ttl = creds.expiration - clock.now()
-                    get_store().put(session_key(handle, "aws"), asdict(creds), ttl)
+                    creds = _switch(handle, role_arn)
         except redis.exceptions.LockError as exc:
             raise StsProblem("Busy", "Another request is still getting credentials.") from exc
     assert creds is not None
@@ -115,6 +142,23 @@ def get_credentials() -> AwsCredentials:
     }
     if session.get("aws") != summary:
         session["aws"] = summary
+    return creds
+
+
+def _switch(handle: str, role_arn: str) -> AwsCredentials:
+    """Credentials for role_arn kept from earlier in this session, else assumed now.
+
+    Every role's credentials are kept in one hash beside the session (field: the role ARN), so
+    switching back to a role does not call STS again while its credentials are valid; the one
+    in use is also copied to the "aws" part, which is read with the session.
+    """
+    store, roles_key = get_store(), session_key(handle, "roles")
+    creds = _credentials(store.get_field(roles_key, role_arn))
+    if not _usable(creds, role_arn):
+        creds = _assume(role_arn)
+        store.put_field(roles_key, role_arn, asdict(creds), int(creds.expiration - clock.now()))
+    assert creds is not None
+    store.put(session_key(handle, "aws"), asdict(creds), creds.expiration - clock.now())
     return creds
 
 
@@ -188,7 +232,8 @@ def _drop_what_is_no_longer_offered(app: Flask, *, claims: dict[str, Any]) -> No
         session.pop("role_choice", None)
     if (session.get("aws") or {}).get("role_arn") not in offered:
         session.pop("aws", None)
-        get_store().delete(session_key(sessions.get_own_handle(), "aws"))
+        handle = sessions.get_own_handle()
+        get_store().delete(session_key(handle, "aws"), session_key(handle, "roles"))
 
 
 def init_app(app: Flask, rules: list[Any]) -> None:

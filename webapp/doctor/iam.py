@@ -73,7 +73,20 @@ def check_iam(
         return [_cannot_read(IAM, error)]
     url = provider_url(issuer)
     results = _provider(iam, [p["Arn"] for p in listed], issuer, url, client_id, audience)
+    # The account these credentials read is the one their providers live in: a role of another
+    # account (ROLE_RULES may span several) cannot be read with them and is skipped, not failed.
+    readable = {p["Arn"].split(":")[4] for p in listed}
     for arn in role_arns:
+        if readable and arn.split(":")[4] not in readable:
+            account = ", ".join(sorted(readable))
+            results.append(
+                skipped(
+                    f"IAM role {role_name(arn)}",
+                    f"These AWS credentials read account {account}, not the role's "
+                    f"({arn.split(':')[4]}); run the doctor with keys of that account.",
+                )
+            )
+            continue
         results.append(_role(iam, arn, url, client_id, audience, duration))
     return results
 

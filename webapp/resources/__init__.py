@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from .. import metrics
-from . import details, views  # noqa: F401  (their routes are on bp)
+from . import details, search, views  # noqa: F401  (their routes and globals are on bp)
 from .clients import ClientCache
 from .locations import BucketRegions
 from .services import SERVICES, get_service, get_services

@@ -27,7 +27,7 @@ from .connect import Client, connect
 
 PREFIX = "portal:"
 # What is kept beside a session under its handle; all of it ends with the session.
-SESSION_PARTS = ("session", "aws", "listing", "entry")
+SESSION_PARTS = ("session", "aws", "roles", "listing", "entry")
 
 
 class Cipher:
@@ -66,7 +66,7 @@ def get_handle(sid: str) -> str:
 
 
 def session_key(handle: str, part: str = "session") -> str:
-    """The key of one part of a session (session, aws, listing, entry, lock:…)."""
+    """The key of one part of a session (session, aws, roles, listing, entry, lock:…)."""
     return f"{PREFIX}{{{handle}}}:{part}"
 
 
