@@ -1,7 +1,7 @@
 # The two commands README opens with: `make run` and `make test`. Both set up what they need.
 PY := .venv/bin/python
 
-.PHONY: run test test-fast lint format bench lock
+.PHONY: run test test-fast lint format bench screenshots lock
 
 run:
 	@bash .ci/setup.sh run
@@ -26,6 +26,11 @@ lint:
 format:
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+
+# The README's screenshot tour (docs/screenshots/), taken by the browser test that walks it.
+screenshots:
+	@bash .ci/setup.sh test
+	SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py -k screenshot_tour
 
 bench:
 	@bash .ci/setup.sh run

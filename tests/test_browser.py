@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +40,8 @@ def page():
                 "--no-first-run",
             ],
         )
-        context = browser.new_context()
+        # A fixed window, so the README's screenshots keep their size from one run to the next.
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
         yield context.new_page()
         context.close()
         browser.close()
@@ -169,3 +172,66 @@ def test_typing_in_the_filter_narrows_every_panel_without_a_request(
     assert s3.get_by_role("link", name="private-finance").is_visible()
     assert not dynamodb.get_by_text("No match.").is_visible()
     assert csp_reports == []
+
+
+# The README's screenshot tour, in order: file name, and what the page must show first.
+TOUR = [
+    "01-sign-in",
+    "02-home",
+    "03-role-picker",
+    "04-resources",
+    "05-bucket",
+    "06-admin-tokens",
+    "07-admin-sessions",
+    "08-sts-error",
+]
+
+
+def test_screenshot_tour(page, live_url, devstack, tmp_path):
+    """Walk the README's tour as alice; with SCREENSHOTS=DIR (make screenshots) keep the PNGs."""
+    folder = Path(os.environ.get("SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    taken: list[str] = []
+
+    def shoot(name: str, shows: str) -> None:
+        page.get_by_text(shows).first.wait_for()
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        taken.append(name)
+
+    page.goto(live_url + "/")
+    page.get_by_role("link", name="Sign in").first.click()
+    shoot("01-sign-in", "Password")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "alice-password")
+    page.locator("form button[type=submit], form input[type=submit]").first.click()
+    page.wait_for_url(live_url + "/")
+    shoot("02-home", "Alice Admin")
+    page.goto(live_url + "/roles")
+    shoot("03-role-picker", "Sandbox")
+    page.get_by_role("button", name="Use Administrator").click()
+    page.goto(live_url + "/resources")
+    shoot("04-resources", "shared-docs")
+    page.get_by_role("link", name="shared-docs").first.click()
+    shoot("05-bucket", "handbook/")
+    page.goto(live_url + "/admin/tokens")
+    shoot("06-admin-tokens", "ID token")
+    page.goto(live_url + "/admin/sessions")
+    shoot("07-admin-sessions", "alice@example.com")
+    # The error this product exists to explain: STS refusing a token's audience.
+    devstack.aws(
+        "POST",
+        "_devstack/misbehave",
+        json={
+            "sts_error": {
+                "code": "InvalidIdentityToken",
+                "message": "Incorrect token audience",
+                "times": 9,
+            }
+        },
+    )
+    page.goto(live_url + "/roles")
+    page.get_by_role("button", name="Use Reader").click()
+    page.goto(live_url + "/resources")
+    shoot("08-sts-error", "Incorrect token audience")
+    assert taken == TOUR
+    assert all((folder / f"{name}.png").stat().st_size > 10_000 for name in TOUR)
