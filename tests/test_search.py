@@ -21,7 +21,7 @@ def test_the_filter_narrows_every_panel_server_side(client, auth):
     assert 'id="res-filter"' in everything and "filter.js" in everything
     assert "private-finance" in shown(everything, "s3")
     page = client.get("/resources?q=SHARED").get_data(as_text=True)
-    assert sorted(shown(page, "s3")) == ["shared-big", "shared-docs"]
+    assert sorted(shown(page, "s3")) == ["shared-big", "shared-docs", "shared-eu-reports"]
     assert shown(page, "dynamodb") == []
     dynamodb = page[page.index('id="panel-dynamodb"') :]
     assert '<p class="muted res-nomatch">No match.</p>' in dynamodb[: dynamodb.index("</section>")]
