@@ -32,8 +32,9 @@ screenshots:
 	@bash .ci/setup.sh test
 	SCREENSHOTS=docs/screenshots $(PY) -m pytest -q tests/test_browser.py -k screenshot_tour
 
+# The hot path's figures over real HTTP (gunicorn, nginx, wrk), written to bench/RESULTS.md.
 bench:
-	@bash .ci/setup.sh run
+	@bash .ci/setup.sh bench
 	$(PY) -m bench
 
 # The lock files, both from pyproject.toml, for Python 3.11 on Linux, with hashes:

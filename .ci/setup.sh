@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the product needs on a fresh Debian machine; idempotent, so every command may call it.
-# Usage: .ci/setup.sh run|test   ("test" also brings headless Chromium for the browser tests, nginx
+# Usage: .ci/setup.sh run|test|bench   ("bench" brings nginx and wrk; "test" brings them too, and headless Chromium for the browser tests, nginx
 # for the deployment tests, redis-cli and redis-sentinel for the Sentinel and Cluster tests, and
 # Node with panva's oidc-provider, the third-party OpenID provider of tests/test_providers.py)
 set -euo pipefail
@@ -11,10 +11,13 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 if [ "$purpose" = test ]; then
   command -v chromium >/dev/null || missing+=(chromium)
-  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
   command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
   command -v npm >/dev/null || missing+=(nodejs npm)
+fi
+if [ "$purpose" = test ] || [ "$purpose" = bench ]; then
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+  command -v wrk >/dev/null || missing+=(wrk)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

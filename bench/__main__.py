@@ -1,49 +1,47 @@
-"""`python -m bench`: latency figures for the portal's hot paths, against the local stand-ins.
+"""`python -m bench` (make bench): the hot path's figures over real HTTP, with targets.
 
-Prints medians and 95th percentiles measured in one run, and the ratios that matter (the machine is
-shared, so absolute numbers vary; ratios measured side by side are what to compare).
+Starts a private Redis, the devstack, gunicorn with deploy/gunicorn.conf.py (4 gthread workers)
+and, for R7, nginx with deploy/nginx.conf; drives them with wrk from its own process; prints the
+table and writes it with this machine's description to bench/RESULTS.md. Machines are shared
+and noisy: the targets are ratios and counts measured in one run, not absolute times.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import statistics
 import sys
-import time
-from collections.abc import Callable
+from pathlib import Path
 
+from bench import figures, report
 from bench.stack import Stack
 
-
-def measure(label: str, action: Callable[[], object], runs: int) -> dict[str, float]:
-    """Time `action` `runs` times (after two warm-ups) and print median and p95 in ms."""
-    for _ in range(2):
-        action()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    figures = {"median": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1]}
-    print(f"  {label:<58} median {figures['median']:8.2f} ms   p95 {figures['p95']:8.2f} ms")
-    return figures
+RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark group and print the figures."""
+    """Measure every figure, print the table, write RESULTS.md; exit 1 when a target is missed."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per figure")
+    parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the report goes")
     args = parser.parse_args(argv)
-    logging.disable(logging.INFO)  # the app's per-request log lines would drown the figures
-    from bench import groups
-
+    sizes = figures.QUICK if args.quick else figures.Sizes()
     with Stack() as stack:
-        for group in groups.ALL:
-            print(f"\n{group.__doc__}")
-            group(stack, args.runs, measure)
-    return 0
+        print(f"gunicorn on {stack.url}, regions {', '.join(stack.regions)}", flush=True)
+        table = [
+            figures.sts_calls(stack, sizes),
+            figures.throughput_ratio(stack, sizes),
+            figures.overview_latency(stack, sizes),
+            figures.jwks_fetches(stack),  # before P5, whose in-process app fetches its own
+            figures.client_time(stack),
+            figures.sessions_under_load(stack, sizes),
+            figures.worker_memory(stack),
+        ]
+        table.sort(key=lambda figure: figure.key)
+    text = report.render(table, quick=args.quick)
+    print(text)
+    args.output.write_text(text)
+    print(f"written to {args.output}")
+    return 0 if all(figure.passed for figure in table) else 1
 
 
 if __name__ == "__main__":

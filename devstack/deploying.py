@@ -67,12 +67,23 @@ def self_signed(directory: Path, kind: str = "ec") -> tuple[Path, Path]:
 
 
 def render_nginx(
-    tmp: Path, app_port: int | list[int], http_port: int, https_port: int, kind: str = "ec"
+    tmp: Path,
+    app_port: int | list[int],
+    http_port: int,
+    https_port: int,
+    kind: str = "ec",
+    server_names: list[str] | None = None,
 ) -> Path:
     """deploy/nginx.conf with only ports and paths changed for this machine (and one upstream
-    `server` line per app port, as the file's comment says to list several instances)."""
+    `server` line per app port, as the file's comment says to list several instances).
+    server_names adds names to the portal's server (wrk, say, sends its URL's host as TLS SNI)."""
     cert, key = self_signed(tmp, kind)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
+    if server_names:
+        text, count = re.subn(
+            rf"server_name {re.escape(HOST)};", f"server_name {HOST} {' '.join(server_names)};", text
+        )
+        assert count, "server_name"
     for port, local in ((80, http_port), (443, https_port)):
         text, count = re.subn(rf"\blisten {port}\b", f"listen 127.0.0.1:{local}", text)
         assert count, f"listen {port}"
@@ -99,7 +110,9 @@ def render_nginx(
 
 
 @contextlib.contextmanager
-def nginx_in_front(tmp: Path, app_port: int | list[int], kind: str = "ec") -> Iterator[dict]:
+def nginx_in_front(
+    tmp: Path, app_port: int | list[int], kind: str = "ec", server_names: list[str] | None = None
+) -> Iterator[dict]:
     """deploy/nginx.conf in front of whatever listens on app_port (or each of several ports);
     yields its URLs and ports."""
     if not shutil.which("nginx"):
@@ -107,7 +120,7 @@ def nginx_in_front(tmp: Path, app_port: int | list[int], kind: str = "ec") -> It
             "nginx is not installed: apt-get install nginx-light (make test does this)"
         )
     http_port, https_port = free_port(), free_port()
-    config = render_nginx(tmp, app_port, http_port, https_port, kind)
+    config = render_nginx(tmp, app_port, http_port, https_port, kind, server_names)
     proc = subprocess.Popen(
         ["nginx", "-p", str(tmp), "-c", str(config), "-g", "daemon off;"],
         stderr=subprocess.DEVNULL,
