@@ -128,7 +128,7 @@ def overview_latency(stack: Stack, sizes: Sizes) -> Figure:
     calls = (services - 1) * len(stack.regions) + 1  # S3 is listed once, in one region
     return Figure(
         "P4",
-        f"overview: (wall at 100 ms − at 0 ms) ÷ 100 ms, {services} services × "
+        f"overview: (wall at 100 ms - at 0 ms) ÷ 100 ms, {services} services x "
         f"{len(stack.regions)} regions",
         f"{trips:.2f}",
         "≤ 1.5",
@@ -147,9 +147,7 @@ def client_time(stack: Stack) -> Figure:
     from webapp.resources.web import get_client
     from webapp.store import get_handle
 
-    app = create_app(
-        {**stack.devstack.env, "SECRET_KEY": SECRET_KEY, "REDIS_URL": stack.redis.url}
-    )
+    app = create_app({**stack.devstack.env, "SECRET_KEY": SECRET_KEY, "REDIS_URL": stack.redis.url})
     client = app.test_client()
     AuthActions(client, stack.devstack).login("bob")
     client.get("/resources")  # fetches the credentials and builds the clients
@@ -183,8 +181,11 @@ def worker_memory(stack: Stack) -> Figure:
         f"{max(sizes):.0f} MB",
         "< 120 MB",
         max(sizes) < 120,
-        "workers: " + ", ".join(f"{size:.0f}" for size in sorted(sizes)) + " MB; at start: "
-        + ", ".join(f"{size:.0f}" for size in sorted(stack.rss_at_start.values())) + " MB",
+        "workers: "
+        + ", ".join(f"{size:.0f}" for size in sorted(sizes))
+        + " MB; at start: "
+        + ", ".join(f"{size:.0f}" for size in sorted(stack.rss_at_start.values()))
+        + " MB",
     )
 
 
@@ -220,4 +221,3 @@ def _median_ms(action: Callable[[], object], runs: int) -> float:
         action()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
-

@@ -80,9 +80,8 @@ def render_nginx(
     cert, key = self_signed(tmp, kind)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     if server_names:
-        text, count = re.subn(
-            rf"server_name {re.escape(HOST)};", f"server_name {HOST} {' '.join(server_names)};", text
-        )
+        names = " ".join([HOST, *server_names])
+        text, count = re.subn(rf"server_name {re.escape(HOST)};", f"server_name {names};", text)
         assert count, "server_name"
     for port, local in ((80, http_port), (443, https_port)):
         text, count = re.subn(rf"\blisten {port}\b", f"listen 127.0.0.1:{local}", text)
