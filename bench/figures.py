@@ -174,7 +174,9 @@ def client_time(stack: Stack) -> Figure:
 
 def worker_memory(stack: Stack) -> Figure:
     """P6: the largest gunicorn worker's resident memory, after the load runs."""
-    sizes = [rss_mb(pid) for pid in stack.worker_pids()]
+    pids = stack.worker_pids()
+    sizes = [rss_mb(pid) for pid in pids]
+    replaced = len(set(pids) - set(stack.rss_at_start))
     return Figure(
         "P6",
         "gunicorn worker RSS after the load runs (largest of the workers)",
@@ -185,7 +187,7 @@ def worker_memory(stack: Stack) -> Figure:
         + ", ".join(f"{size:.0f}" for size in sorted(sizes))
         + " MB; at start: "
         + ", ".join(f"{size:.0f}" for size in sorted(stack.rss_at_start.values()))
-        + " MB",
+        + f" MB; workers replaced during the run: {replaced}",
     )
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,10 @@ class Stack(contextlib.ExitStack):
         }
         self.gunicorn = self.enter_context(gunicorn(self.tmp, self.port, environment))
         self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(WORKERS * 4):  # every worker imports the app on its first request
+        deadline = time.monotonic() + 30
+        while len(self.worker_pids()) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for _ in range(WORKERS * 4):
             self.get("/healthz")
         self.rss_at_start = {pid: rss_mb(pid) for pid in self.worker_pids()}
         return self

@@ -55,6 +55,7 @@ class JwksCache:
     def __init__(self, timeout: float = 3.0) -> None:
         self._timeout = timeout
         self._lock = threading.Lock()
+        self._first_fetch = threading.Lock()
         self._keys: dict[str, KeySet] = {}
 
     def _fetch(self, issuer: str) -> KeySet:
@@ -78,8 +79,14 @@ class JwksCache:
         """Return the issuer's key for `kid`, refetching the JWKS once if it is unknown."""
         with self._lock:
             keys = self._keys.get(issuer)
+        if keys is None:
+            with self._first_fetch:  # many first tokens at once: one fetch, as STS would
+                with self._lock:
+                    keys = self._keys.get(issuer)
+                if keys is None:
+                    keys = self._fetch(issuer)
         for attempt in range(2):
-            if keys is None or attempt == 1:
+            if attempt == 1:
                 keys = self._fetch(issuer)
             try:
                 return keys.get_by_kid(kid)
