@@ -45,7 +45,7 @@ def test_quick_bench_writes_every_figure(tmp_path):
         text=True,
         timeout=600,
     )
-    assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: a target missed on this machine
+    assert done.returncode == 0, done.stderr[-3000:]
     table = out.read_text()
     for key in ("P1", "P2", "P3", "P4", "P5", "P6", "R7"):
         assert f"| {key} |" in table
