@@ -135,6 +135,7 @@ def test_the_last_choice_is_used_at_the_next_sign_in(app, devstack):
     AuthActions(later, devstack).login("alice")
     page = later.get("/").get_data(as_text=True)
     assert "Choose a role" not in page and "assumed-role/sandbox-admin/" in page
+    assert f"Sandbox ({SANDBOX}) · Sandbox administrator" in page  # the header, at once
     picker = later.get("/roles").get_data(as_text=True)
     row = picker[picker.index(f'id="account-{SANDBOX}"') :]
     row = row[row.index("<tbody>") :]

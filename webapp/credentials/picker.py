@@ -8,8 +8,8 @@ from flask import abort, redirect, render_template, request, session
 
 from ..auth import login_required, safe_next
 from .blueprint import bp
-from .broker import chosen_role, offered_roles, remember_role, remembered_role, role_rules
-from .problems import NoRoleError, RoleChoiceNeeded
+from .broker import offered_roles, remember_role, remembered_role, role_rules
+from .problems import NoRoleError
 from .roles import OfferedRole, by_account, describe
 
 
@@ -47,10 +47,13 @@ def choose() -> Any:
 
 @bp.app_context_processor
 def current_role() -> dict[str, OfferedRole | None]:
-    """The role in use (account and role names) for the header of every signed-in page."""
+    """The role in use (account and role names) for the header of every signed-in page.
+
+    Read from the session and the token alone, never Redis: error pages render this header too,
+    also when Redis is what failed.
+    """
     if "user" not in session or "tokens" not in session:
         return {"current_role": None}
-    try:
-        return {"current_role": describe(chosen_role(), role_rules())}
-    except (NoRoleError, RoleChoiceNeeded):
-        return {"current_role": None}
+    offered = offered_roles()
+    arn = offered[0] if len(offered) == 1 else session.get("role_choice")
+    return {"current_role": describe(arn, role_rules()) if arn in offered else None}
