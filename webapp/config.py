@@ -303,8 +303,7 @@ def _issuer(s: Mapping[str, Any]) -> str:
         if not parts.hostname or parts.query or parts.fragment or not allowed:
             raise ConfigError(
                 "AUTH0_ISSUER (or OIDC_ISSUER): expected an https:// URL (http:// only for "
-                "loopback hosts), "
-                f"got {issuer!r}"
+                f"loopback hosts), got {issuer!r}"
             )
         return issuer
     domain = s.get("AUTH0_DOMAIN")

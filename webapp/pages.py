@@ -6,11 +6,10 @@ import logging
 import threading
 from typing import Any
 
-import requests
 from flask import Blueprint, Flask, current_app, render_template
 
 from . import clock, credentials, sessions
-from .config import discovery_url, issuer_mismatch
+from .auth.client import check_discovery
 from .store import get_store
 
 log = logging.getLogger(__name__)
@@ -68,29 +67,12 @@ def _idp() -> str:
         now = clock.now()
         if cache["result"] is None or not 0 <= now - cache["at"] < IDP_PROBE_SECONDS:
             issuer = current_app.config["AUTH0_ISSUER"]
-            cache["result"] = _check("identity_provider", lambda: _probe_idp(issuer))
+            # Discovery answers and names the configured issuer exactly: an instance started
+            # with a misspelt issuer is never ready, and its log names both spellings.
+            cache["result"] = _check("identity_provider", lambda: check_discovery(issuer, 2))
             cache["at"] = now
         result: str = cache["result"]
         return result
-
-
-class IssuerMismatch(Exception):
-    """The IdP's discovery document names another issuer than the configured one."""
-
-
-def _probe_idp(issuer: str) -> None:
-    """The discovery document answers and names the configured issuer exactly.
-
-    So an instance started with a misspelt issuer (a trailing slash too many or too few) is
-    never ready, and its log says why in one line naming both.
-    """
-    response = requests.get(discovery_url(issuer), timeout=2)
-    response.raise_for_status()
-    document = response.json()
-    found = document.get("issuer") if isinstance(document, dict) else None
-    problem = issuer_mismatch(issuer, found)
-    if problem:
-        raise IssuerMismatch(problem)
 
 
 def _check(name: str, probe: Any) -> str:

@@ -77,21 +77,26 @@ def check_reachable() -> None:
     state = _state()
     if clock.now() - state["reachable_at"] < REACHABLE_FOR:
         return
-    client = get_client()
     with idp_call():
-        response = requests.get(
-            client._server_metadata_url, timeout=current_app.config["HTTP_TIMEOUT_SECONDS"]
+        check_discovery(
+            current_app.config["AUTH0_ISSUER"], current_app.config["HTTP_TIMEOUT_SECONDS"]
         )
-        response.raise_for_status()
-        try:
-            document = response.json()
-        except ValueError:
-            document = None
-    issuer = document.get("issuer") if isinstance(document, dict) else None
-    problem = issuer_mismatch(current_app.config["AUTH0_ISSUER"], issuer)
+    state["reachable_at"] = clock.now()
+
+
+def check_discovery(issuer: str, timeout: float) -> None:
+    """The IdP's discovery document answers and names issuer exactly; requests' errors as
+    raised, IssuerMismatch (one line naming both spellings) when it names another."""
+    response = requests.get(discovery_url(issuer), timeout=timeout)
+    response.raise_for_status()
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    found = document.get("issuer") if isinstance(document, dict) else None
+    problem = issuer_mismatch(issuer, found)
     if problem:
         raise IssuerMismatch(problem)
-    state["reachable_at"] = clock.now()
 
 
 def check_issuer_at_start(app: Flask) -> None:
@@ -106,7 +111,7 @@ def check_issuer_at_start(app: Flask) -> None:
             check_reachable()
         except IssuerMismatch as exc:
             raise ConfigError(str(exc)) from None
-        except (IdpUnavailable, requests.RequestException) as exc:
+        except IdpUnavailable as exc:  # idp_call turns requests' errors into this
             app.logger.warning("start-up: could not check the issuer against discovery: %s", exc)
 
 

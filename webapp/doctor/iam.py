@@ -9,7 +9,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
-from ..credentials.roles import role_name
+from ..credentials.roles import account_id, role_name
 from .result import Result, failed, passed, skipped
 from .trust import check_role
 
@@ -75,15 +75,15 @@ def check_iam(
     results = _provider(iam, [p["Arn"] for p in listed], issuer, url, client_id, audience)
     # The account these credentials read is the one their providers live in: a role of another
     # account (ROLE_RULES may span several) cannot be read with them and is skipped, not failed.
-    readable = {p["Arn"].split(":")[4] for p in listed}
+    readable = {account_id(p["Arn"]) for p in listed}
     for arn in role_arns:
-        if readable and arn.split(":")[4] not in readable:
+        if readable and account_id(arn) not in readable:
             account = ", ".join(sorted(readable))
             results.append(
                 skipped(
                     f"IAM role {role_name(arn)}",
                     f"These AWS credentials read account {account}, not the role's "
-                    f"({arn.split(':')[4]}); run the doctor with keys of that account.",
+                    f"({account_id(arn)}); run the doctor with keys of that account.",
                 )
             )
             continue
@@ -181,8 +181,8 @@ def _role(
     except BotoCoreError as error:
         return _cannot_read(name, error)
     if role["Arn"] != arn:
-        account = role["Arn"].split(":")[4]
-        if account != arn.split(":")[4]:
+        account = account_id(role["Arn"])
+        if account != account_id(arn):
             return skipped(name, f"These AWS credentials read account {account}, not the role's.")
         return failed(name, f"The role's ARN is {role['Arn']}, not {arn}.", "Use its ARN exactly.")
     return check_role(role, url=url, client_id=client_id, audience=audience, duration=duration)

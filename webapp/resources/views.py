@@ -61,7 +61,7 @@ def service_list(service_name: str) -> Any:
     size, token = get_page_size(), request.args.get("token") or None
     tokens: dict[str, str | None] = {r: None for r in regions}
     if token:
-        tokens = {**decode_token(token, regions)}
+        tokens = dict(decode_token(token, regions))
     cells = [
         Cell(
             service,
